@@ -1,0 +1,3 @@
+export { Master, type MasterState } from './master.js';
+export { Admission, type RejectReason } from './admission.js';
+export { main } from './cli.js';

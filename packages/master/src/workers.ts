@@ -1,0 +1,93 @@
+// The master's table of worker processes: forking with the configuration, lifecycle states, and
+// the typed message dispatch from each worker.
+import cluster, { type Worker as ClusterWorker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import { isWorkerMessage, type Config, type MasterMessage, type WorkerMessage } from '@aerys-cluster/shared';
+import type { RoutableWorker } from './admission.js';
+
+/**
+ * Lifecycle of a worker, each state a fact the master observed:
+ *
+ *   starting --ready--> ready --drain--> draining --exit--> exited
+ *       \___________________\________________________exit____/
+ */
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
+
+export interface WorkerSlot extends RoutableWorker {
+  readonly id: number;
+  readonly pid: number;
+  readonly generation: number;
+  readonly process: ClusterWorker;
+  readonly config: Readonly<Config>;
+  state: WorkerState;
+  /** Date.now() at fork. */
+  readonly forkedAt: number;
+  /** Date.now() of the ready message, or 0 before it. */
+  readyAt: number;
+  /** Date.now() of the last heartbeat (or of the fork, before the first one). */
+  lastHeartbeat: number;
+  /** Requests served, from the last heartbeat. */
+  requests: number;
+  /** Resident set size in bytes, from the last heartbeat. */
+  rss: number;
+  /** Why the master stopped the worker, when it did; an exit without one is a crash. */
+  stopReason: string | null;
+}
+
+/** Environment variables that carry a worker's identity and configuration at fork. */
+export const WORKER_ENV = {
+  config: 'AERYS_CONFIG',
+  generation: 'AERYS_GENERATION',
+} as const;
+
+let setupDone = false;
+
+function setupOnce(): void {
+  if (setupDone) return;
+  setupDone = true;
+  cluster.setupPrimary({ exec: fileURLToPath(import.meta.resolve('@aerys-cluster/worker/main')) });
+}
+
+/** Forks one worker of the given generation; it starts in state 'starting'. */
+export function forkWorker(config: Readonly<Config>, generation: number): WorkerSlot {
+  setupOnce();
+  const child = cluster.fork({
+    [WORKER_ENV.config]: JSON.stringify(config),
+    [WORKER_ENV.generation]: String(generation),
+  });
+  const now = Date.now();
+  return {
+    id: child.id,
+    pid: child.process.pid ?? 0,
+    generation,
+    process: child,
+    config,
+    state: 'starting',
+    forkedAt: now,
+    readyAt: 0,
+    lastHeartbeat: now,
+    requests: 0,
+    rss: 0,
+    stopReason: null,
+    open: 0,
+    connections: new Set(),
+  };
+}
+
+/** Sends a message to a worker unless its channel is already closed; returns whether it was sent. */
+export function sendToWorker(slot: WorkerSlot, message: MasterMessage): boolean {
+  if (!slot.process.isConnected()) return false;
+  slot.process.send(message);
+  return true;
+}
+
+export type WorkerHandlers = {
+  [K in WorkerMessage['type']]: (slot: WorkerSlot, message: Extract<WorkerMessage, { type: K }>) => void;
+};
+
+/** Routes a raw IPC message from a worker to the handler for its type; other traffic is ignored. */
+export function dispatchWorkerMessage(handlers: WorkerHandlers, slot: WorkerSlot, raw: unknown): void {
+  if (!isWorkerMessage(raw)) return;
+  const handler = handlers[raw.type] as (slot: WorkerSlot, message: WorkerMessage) => void;
+  handler(slot, raw);
+}

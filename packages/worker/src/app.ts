@@ -1,0 +1,57 @@
+// Loading the user's application module.
+import { pathToFileURL } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** The request handler of an application: Node's request listener signature. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+/** The WebSocket handler of an application; `socket` is a `ws` WebSocket. */
+export type WebSocketHandler = (socket: unknown, req: IncomingMessage) => unknown;
+
+export interface Application {
+  request: RequestHandler | null;
+  websocket: WebSocketHandler | null;
+}
+
+/** Raised when the application module cannot be loaded or has no usable default export. */
+export class ApplicationError extends Error {
+  readonly code = 'AERYS_APP_INVALID';
+}
+
+/**
+ * Imports the module at `path`. Its default export is a request listener `(req, res)` or an
+ * object with `request(req, res)` and optionally `websocket(socket, req)`. The import URL carries
+ * a query string so that a reload loads the file as it is now, not the module cache.
+ */
+export async function loadApplication(path: string | null): Promise<Application> {
+  if (path === null) return { request: null, websocket: null };
+
+  let module: { default?: unknown };
+  try {
+    module = (await import(`${pathToFileURL(path).href}?generation=${process.env.AERYS_GENERATION ?? '0'}`)) as { default?: unknown };
+  } catch (error) {
+    const cause = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    throw new ApplicationError(`Cannot load application ${path}: ${cause}`);
+  }
+
+  const exported = module.default;
+  if (typeof exported === 'function') return { request: exported as RequestHandler, websocket: null };
+  if (typeof exported === 'object' && exported !== null) {
+    const { request, websocket } = exported as { request?: unknown; websocket?: unknown };
+    if (request !== undefined && typeof request !== 'function') {
+      throw new ApplicationError(`Application ${path}: "request" must be a function (req, res), got ${typeof request}.`);
+    }
+    if (websocket !== undefined && typeof websocket !== 'function') {
+      throw new ApplicationError(`Application ${path}: "websocket" must be a function (socket, req), got ${typeof websocket}.`);
+    }
+    if (request === undefined && websocket === undefined) {
+      throw new ApplicationError(`Application ${path}: the default export has neither "request" nor "websocket".`);
+    }
+    return {
+      request: (request as RequestHandler | undefined)?.bind(exported) ?? null,
+      websocket: (websocket as WebSocketHandler | undefined)?.bind(exported) ?? null,
+    };
+  }
+  throw new ApplicationError(
+    `Application ${path} must have a default export: a function (req, res) or an object { request, websocket }; got ${exported === undefined ? 'no default export' : typeof exported}.`,
+  );
+}

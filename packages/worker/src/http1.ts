@@ -1,0 +1,25 @@
+// The HTTP/1.1 transport: a Node http.Server that never listens; the gateway feeds it sockets.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Config } from '@aerys-cluster/shared';
+
+export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Creates the HTTP/1.1 server with the request limits of the configuration. */
+export function createHttp1Server(config: Readonly<Config>, listener: Listener): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: config.maxHeaderSize,
+      keepAliveTimeout: config.connectionTimeout,
+      headersTimeout: config.headerTimeout,
+      // Node measures requestTimeout from the first byte to the end of the body.
+      requestTimeout: config.headerTimeout + config.bodyTimeout,
+      // Node's strict parser rejects ambiguous framing (request smuggling); it must stay on.
+      insecureHTTPParser: false,
+      noDelay: true,
+    },
+    listener,
+  );
+  // Node adds `Connection: close` to the last allowed response and answers 503 beyond it.
+  server.maxRequestsPerSocket = config.maxRequestsPerConnection;
+  return server;
+}

@@ -1,0 +1,98 @@
+// Worker process entry point, forked by the master with node:cluster. It loads the application,
+// reports ready, takes the sockets the master hands over, and drains when told to.
+import cluster from 'node:cluster';
+import type { Socket } from 'node:net';
+import { EXIT_CONFIG, createLogger, isMasterMessage, type Config, type HandlerTable, type MasterMessage, type WorkerMessage } from '@aerys-cluster/shared';
+import { loadApplication } from './app.js';
+import { Gateway, Http1Transport } from './gateway.js';
+import { createPipeline } from './handler.js';
+import { createHttp1Server } from './http1.js';
+import { StaticFiles } from './static.js';
+
+/** Interval of the liveness report; the master's workerTimeout must be several of these. */
+const HEARTBEAT_INTERVAL_MS = 1000;
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+function readConfig(): Readonly<Config> {
+  const text = process.env.AERYS_CONFIG;
+  if (!text || !cluster.isWorker) {
+    process.stderr.write('aerys-cluster worker: start the cluster with `aerys-cluster start`; this file is forked by the master.\n');
+    process.exit(EXIT_CONFIG);
+  }
+  return JSON.parse(text) as Config;
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const generation = Number(process.env.AERYS_GENERATION ?? '1');
+  const workerId = cluster.worker?.id ?? 0;
+  const log = createLogger({ level: config.logLevel, worker: workerId, generation });
+
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception; worker exits');
+    process.exit(1);
+  });
+  // The master coordinates shutdown; a terminal's Ctrl-C reaches the whole process group.
+  process.on('SIGINT', () => log.debug('SIGINT ignored; the master coordinates shutdown'));
+
+  let app;
+  try {
+    app = await loadApplication(config.app);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.fatal({ err: message }, 'application failed to load');
+    send({ type: 'fatal', code: 'AERYS_APP_INVALID', message });
+    process.exit(EXIT_CONFIG);
+  }
+
+  let requests = 0;
+  const staticFiles = config.root ? new StaticFiles(config.root, config.static) : null;
+  const pipeline = createPipeline({ config, app, staticFiles, log, isDraining: () => gateway.isDraining });
+  const countingPipeline: typeof pipeline = (req, res) => {
+    requests++;
+    pipeline(req, res);
+    if (gateway.isDraining) res.once('finish', () => setImmediate(() => gateway.closeIdle()));
+  };
+
+  const http1 = createHttp1Server(config, countingPipeline);
+  const transports = config.listen.map(() => new Http1Transport(http1));
+  const gateway = new Gateway(config, transports, log, (ids) => send({ type: 'closed', ids }));
+
+  const drain = (reason: string): void => {
+    if (gateway.isDraining) return;
+    log.info({ reason }, 'drain requested');
+    gateway.drain(() => {
+      log.info('drained; exiting');
+      process.exit(0);
+    });
+    setTimeout(() => {
+      log.warn({ open: gateway.registry.size, shutdownTimeoutMs: config.shutdownTimeout }, 'drain timed out; exiting with connections open');
+      gateway.registry.flush();
+      process.exit(0);
+    }, config.shutdownTimeout).unref();
+  };
+  process.on('SIGTERM', () => drain('SIGTERM'));
+
+  const handlers: HandlerTable<MasterMessage, [Socket | undefined]> = {
+    connection: (message, socket) => {
+      if (socket) gateway.accept(message.id, message.listener, socket);
+      else send({ type: 'closed', ids: [message.id] });
+    },
+    drain: (message) => drain(message.reason),
+    'collect-metrics': (message) => send({ type: 'metrics', seq: message.seq, metrics: [] }),
+  };
+  process.on('message', (raw: unknown, handle: unknown) => {
+    if (!isMasterMessage(raw)) return;
+    const handler = handlers[raw.type] as (message: MasterMessage, socket: Socket | undefined) => void;
+    handler(raw, handle as Socket | undefined);
+  });
+
+  setInterval(() => send({ type: 'heartbeat', requests, rss: process.memoryUsage.rss() }), HEARTBEAT_INTERVAL_MS).unref();
+  send({ type: 'ready' });
+  log.info({ app: config.app, root: config.root }, 'worker ready');
+}
+
+void main();
