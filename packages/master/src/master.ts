@@ -52,8 +52,12 @@ export class Master {
 
   private readonly handlers: WorkerHandlers = {
     ready: (slot) => this.onReady(slot),
-    closed: (slot, message) => {
-      for (const id of message.ids) this.admission.release(id);
+    connections: (slot, message) => {
+      for (const id of message.accepted) this.completeHandOff(slot, id);
+      for (const id of message.closed) {
+        this.completeHandOff(slot, id);
+        this.admission.release(id);
+      }
     },
     heartbeat: (slot, message) => {
       slot.lastHeartbeat = Date.now();
@@ -177,20 +181,43 @@ export class Master {
     this.reject(socket, address, result.reason);
   }
 
+  /**
+   * Sends the socket to its worker. The master keeps its copy open (keepOpen) until the worker
+   * reports the connection accepted; if the worker dies first, the socket is routed again.
+   */
   private handOff(socket: Socket, listener: BoundListener, id: number, worker: WorkerSlot): void {
-    const message = { type: 'connection' as const, id, listener: listener.index, client: null };
     if (!worker.process.isConnected()) {
       this.admission.release(id);
-      socket.destroy();
+      this.route(socket, listener, socket.remoteAddress ?? '');
       return;
     }
-    // Node closes the master's copy of the socket once the handle is sent.
-    worker.process.send(message, socket, (error: Error | null) => {
+    const message = { type: 'connection' as const, id, listener: listener.index, client: null };
+    worker.handOffs.set(id, { socket, listener, address: socket.remoteAddress ?? '' });
+    worker.process.send(message, socket, { keepOpen: true }, (error: Error | null) => {
       if (!error) return;
-      this.admission.release(id);
-      socket.destroy();
+      // The channel broke before the handle was written: the exit handler routes it again.
       this.log.debug({ workerId: worker.id, err: error }, 'connection hand-off failed');
     });
+  }
+
+  /** The worker owns the connection now; the master's copy of the descriptor can go. */
+  private completeHandOff(slot: WorkerSlot, id: number): void {
+    const handOff = slot.handOffs.get(id);
+    if (!handOff) return;
+    slot.handOffs.delete(id);
+    handOff.socket.destroy();
+  }
+
+  /** Routes the connections a dead worker never accepted to the remaining workers. */
+  private rerouteHandOffs(slot: WorkerSlot): void {
+    const handOffs = [...slot.handOffs.values()];
+    slot.handOffs.clear();
+    if (handOffs.length > 0) this.log.info({ workerId: slot.id, connections: handOffs.length }, 'routing connections of a dead worker again');
+    for (const handOff of handOffs) {
+      if (handOff.socket.destroyed) continue;
+      if (this.state === 'stopping' || this.state === 'stopped') handOff.socket.destroy();
+      else this.route(handOff.socket, handOff.listener, handOff.address);
+    }
   }
 
   private reject(socket: Socket, address: string, reason: RejectReason): void {
@@ -244,6 +271,7 @@ export class Master {
       else if (this.state === 'starting') this.startupFailure ??= `A worker exited during startup (code ${code}, signal ${signal}).`;
     }
 
+    this.rerouteHandOffs(slot);
     this.onStartupProgress?.();
     if (this.state === 'stopping' && this.workers.size === 0) this.finishStop();
     else if (this.state === 'running' && this.workers.size === 0 && this.respawnTimers.size === 0) {

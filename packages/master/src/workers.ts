@@ -3,7 +3,9 @@
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { isWorkerMessage, type Config, type MasterMessage, type WorkerMessage } from '@aerys-cluster/shared';
+import type { Socket } from 'node:net';
 import type { RoutableWorker } from './admission.js';
+import type { BoundListener } from './listeners.js';
 
 /**
  * Lifecycle of a worker, each state a fact the master observed:
@@ -12,6 +14,13 @@ import type { RoutableWorker } from './admission.js';
  *       \___________________\________________________exit____/
  */
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
+
+/** A connection on its way to a worker. */
+export interface HandOff {
+  socket: Socket;
+  listener: BoundListener;
+  address: string;
+}
 
 export interface WorkerSlot extends RoutableWorker {
   readonly id: number;
@@ -30,6 +39,11 @@ export interface WorkerSlot extends RoutableWorker {
   requests: number;
   /** Resident set size in bytes, from the last heartbeat. */
   rss: number;
+  /**
+   * Sockets sent to this worker that it has not reported accepted yet. The master keeps its copy
+   * of each until then and routes it to another worker if this one dies first.
+   */
+  readonly handOffs: Map<number, HandOff>;
   /** Why the master stopped the worker, when it did; an exit without one is a crash. */
   stopReason: string | null;
 }
@@ -69,6 +83,7 @@ export function forkWorker(config: Readonly<Config>, generation: number): Worker
     requests: 0,
     rss: 0,
     stopReason: null,
+    handOffs: new Map(),
     open: 0,
     connections: new Set(),
   };

@@ -15,8 +15,12 @@ export type MasterMessage =
 export type WorkerMessage =
   /** The application is loaded and certificates are read; the worker can take connections. */
   | { type: 'ready' }
-  /** Connections that closed since the last report, by the ids the master assigned. */
-  | { type: 'closed'; ids: number[] }
+  /**
+   * Connections taken over and connections closed since the last report, by the ids the master
+   * assigned. The master keeps its copy of a socket until the worker reports it accepted, so a
+   * worker that dies before that does not lose the connection.
+   */
+  | { type: 'connections'; accepted: number[]; closed: number[] }
   /** Periodic liveness report with counters the supervisor uses for recycling. */
   | { type: 'heartbeat'; requests: number; rss: number }
   /** The worker cannot start (application failed to load, invalid certificate) and will exit. */
@@ -40,7 +44,7 @@ export type HandlerTable<M extends { type: string }, Extra extends unknown[] = [
 };
 
 const MASTER_TYPES: ReadonlySet<string> = new Set<MasterMessage['type']>(['connection', 'drain', 'collect-metrics']);
-const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>(['ready', 'closed', 'heartbeat', 'fatal', 'metrics']);
+const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>(['ready', 'connections', 'heartbeat', 'fatal', 'metrics']);
 
 function hasType(value: unknown): value is { type: string } {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -1,21 +1,18 @@
 // The worker's side of connection accounting: every socket the master handed over is tracked by
-// the id the master gave it, and its close is reported back in batches.
+// the id the master gave it. Takeovers and closes are reported back in one message per turn of the
+// event loop, so a burst of connections costs one IPC message, not one per connection.
 import type { Socket } from 'node:net';
 
-/** Close reports wait at most this long, so the master's per-client counts lag by no more. */
-const REPORT_DELAY_MS = 5;
-/** A batch this large is sent at once. */
-const REPORT_BATCH = 256;
-
-export type ReportClosed = (ids: number[]) => void;
+export type Report = (accepted: number[], closed: number[]) => void;
 
 export class ConnectionRegistry {
   private readonly open = new Map<number, Socket>();
-  private pending: number[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private accepted: number[] = [];
+  private closed: number[] = [];
+  private scheduled = false;
   private onEmpty: (() => void) | null = null;
 
-  constructor(private readonly report: ReportClosed) {}
+  constructor(private readonly report: Report) {}
 
   get size(): number {
     return this.open.size;
@@ -28,7 +25,9 @@ export class ConnectionRegistry {
   /** Tracks a socket until its 'close' event; the id is the master's. */
   add(id: number, socket: Socket): void {
     this.open.set(id, socket);
-    socket.once('close', () => this.closed(id));
+    this.accepted.push(id);
+    this.schedule();
+    socket.once('close', () => this.remove(id));
   }
 
   /** Calls `callback` once no connection is open (at once when none is). */
@@ -41,11 +40,10 @@ export class ConnectionRegistry {
     this.onEmpty = callback;
   }
 
-  private closed(id: number): void {
+  private remove(id: number): void {
     if (!this.open.delete(id)) return;
-    this.pending.push(id);
-    if (this.pending.length >= REPORT_BATCH) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), REPORT_DELAY_MS);
+    this.closed.push(id);
+    this.schedule();
 
     if (this.open.size === 0 && this.onEmpty) {
       const callback = this.onEmpty;
@@ -55,13 +53,20 @@ export class ConnectionRegistry {
     }
   }
 
-  /** Sends the pending close reports now. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Sends the pending reports now. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.pending.length === 0) return;
-    const ids = this.pending;
-    this.pending = [];
-    this.report(ids);
+    this.scheduled = false;
+    if (this.accepted.length === 0 && this.closed.length === 0) return;
+    const accepted = this.accepted;
+    const closed = this.closed;
+    this.accepted = [];
+    this.closed = [];
+    this.report(accepted, closed);
   }
 }

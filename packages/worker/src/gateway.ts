@@ -33,9 +33,9 @@ export class Gateway {
     private readonly config: Readonly<Config>,
     private readonly transports: readonly Transport[],
     private readonly log: Logger,
-    reportClosed: (ids: number[]) => void,
+    report: (accepted: number[], closed: number[]) => void,
   ) {
-    this.registry = new ConnectionRegistry(reportClosed);
+    this.registry = new ConnectionRegistry(report);
   }
 
   get isDraining(): boolean {

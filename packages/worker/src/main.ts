@@ -59,7 +59,7 @@ async function main(): Promise<void> {
 
   const http1 = createHttp1Server(config, countingPipeline);
   const transports = config.listen.map(() => new Http1Transport(http1));
-  const gateway = new Gateway(config, transports, log, (ids) => send({ type: 'closed', ids }));
+  const gateway = new Gateway(config, transports, log, (accepted, closed) => send({ type: 'connections', accepted, closed }));
 
   const drain = (reason: string): void => {
     if (gateway.isDraining) return;
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const handlers: HandlerTable<MasterMessage, [Socket | undefined]> = {
     connection: (message, socket) => {
       if (socket) gateway.accept(message.id, message.listener, socket);
-      else send({ type: 'closed', ids: [message.id] });
+      else send({ type: 'connections', accepted: [message.id], closed: [message.id] });
     },
     drain: (message) => drain(message.reason),
     'collect-metrics': (message) => send({ type: 'metrics', seq: message.seq, metrics: [] }),
