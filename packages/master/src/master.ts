@@ -6,6 +6,7 @@ import { Admission, type RejectReason } from './admission.js';
 import { bindListeners, closeListeners, type BoundListener } from './listeners.js';
 import { writePidFile, removePidFile } from './pidfile.js';
 import { RateLimitedLog } from './rate-limit.js';
+import type { ReloadStatus } from './status.js';
 import { dispatchWorkerMessage, forkWorker, sendToWorker, type WorkerHandlers, type WorkerSlot } from './workers.js';
 
 export type MasterState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -36,6 +37,9 @@ export class Master {
   readonly admission: Admission;
   readonly rejected: Record<RejectReason, number> = { per_ip: 0, max_connections: 0, no_worker: 0 };
   admitted = 0;
+  readonly startedAt = Date.now();
+  /** Outcome of the most recent reload, for status output. */
+  lastReload: ReloadStatus | null = null;
 
   /** Ready workers that take new connections, rebuilt whenever a worker changes state. */
   private routable: WorkerSlot[] = [];
