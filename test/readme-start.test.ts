@@ -22,7 +22,7 @@ test('npm start serves the demo from a fresh clone', { timeout: 240_000 }, async
     });
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output.join('\n').slice(-3000)}`)));
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   try {
     await ready;
@@ -38,5 +38,7 @@ test('npm start serves the demo from a fresh clone', { timeout: 240_000 }, async
     // Ctrl-C in a terminal reaches the whole process group.
     process.kill(-(child.pid ?? 0), 'SIGINT');
   }
-  assert.equal(await exited, 0);
+  await exited;
+  // npm itself dies of the SIGINT; the master logs its own clean exit.
+  assert.ok(output.some((line) => line.includes('"msg":"master stopped"') && line.includes('"exitCode":0')), output.slice(-5).join('\n'));
 });
