@@ -232,6 +232,22 @@ test('SIGTERM lets an in-flight request finish', async () => {
   assert.ok(await isPortFree(cluster.port), 'the port is released');
 });
 
+test('SIGTERM closes idle keep-alive connections at once', async () => {
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 2, shutdownTimeout: '10s' } });
+  const idle = [];
+  for (let i = 0; i < 4; i++) {
+    const connection = await openConnection(cluster.port);
+    assert.match(await requestOn(connection, '/pid'), /^HTTP\/1\.1 200 /);
+    idle.push(connection);
+  }
+  const started = Date.now();
+  cluster.signal('SIGTERM');
+  await Promise.all(idle.map((connection) => connection.closed));
+  const exit = await cluster.waitExit();
+  assert.equal(exit.code, 0);
+  assert.ok(Date.now() - started < 2000, `shutdown took ${Date.now() - started} ms with only idle connections open`);
+});
+
 test('killing the master ends every worker', async () => {
   const cluster = await TestCluster.start({ config: { app: APP, workers: 2 } });
   const workers = cluster.workerPids();

@@ -16,10 +16,15 @@ export function createHttp1Server(config: Readonly<Config>, listener: Listener):
       // Node's strict parser rejects ambiguous framing (request smuggling); it must stay on.
       insecureHTTPParser: false,
       noDelay: true,
+      // How often Node checks the header and request deadlines of every connection.
+      connectionsCheckingInterval: 1000,
     },
     listener,
   );
   // Node adds `Connection: close` to the last allowed response and answers 503 beyond it.
   server.maxRequestsPerSocket = config.maxRequestsPerConnection;
+  // Node starts tracking connections (header and request deadlines, closeIdleConnections) on
+  // 'listening'. This server never listens, since the master hands it sockets, so start it here.
+  server.emit('listening');
   return server;
 }
