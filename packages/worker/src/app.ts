@@ -1,11 +1,13 @@
 // Loading the user's application module.
 import { pathToFileURL } from 'node:url';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { HttpRequest, HttpResponse } from './http-types.js';
 
-/** The request handler of an application: Node's request listener signature. */
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
-/** The WebSocket handler of an application; `socket` is a `ws` WebSocket. */
-export type WebSocketHandler = (socket: unknown, req: IncomingMessage) => unknown;
+/** The request handler of an application: Node's request listener, for HTTP/1.1 and HTTP/2 objects. */
+export type RequestHandler = (req: HttpRequest, res: HttpResponse) => unknown;
+/** The WebSocket handler of an application: a `ws` WebSocket and the HTTP/1.1 upgrade request. */
+export type WebSocketHandler = (socket: WebSocket, req: IncomingMessage) => unknown;
 
 export interface Application {
   request: RequestHandler | null;

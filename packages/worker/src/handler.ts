@@ -1,7 +1,11 @@
 // The request pipeline shared by every protocol: method limit, static files, then the application.
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Config, Logger } from '@aerys-cluster/shared';
 import type { Application } from './app.js';
+import { sendBodyTooLarge } from './body-limit.js';
+import { BodyTooLargeError } from './body.js';
+import type { HttpRequest, HttpResponse } from './http-types.js';
+import { attachContext } from './request-context.js';
 import type { StaticFiles } from './static.js';
 
 export interface PipelineOptions {
@@ -14,7 +18,7 @@ export interface PipelineOptions {
 }
 
 /** Sends a short plain-text error response, or destroys the stream when headers already went out. */
-export function sendError(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+export function sendError(res: HttpResponse, status: number, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -26,16 +30,17 @@ export function sendError(res: ServerResponse, status: number, headers: Record<s
     'Content-Length': Buffer.byteLength(body),
     'X-Content-Type-Options': 'nosniff',
   });
-  res.end(res.req?.method === 'HEAD' ? undefined : body);
+  if (res.req?.method === 'HEAD') res.end();
+  else res.end(body);
 }
 
 /** Builds the request listener that every protocol server calls. */
-export function createPipeline(options: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createPipeline(options: PipelineOptions): (req: HttpRequest, res: HttpResponse) => void {
   const { config, app, staticFiles, log } = options;
   const allowed = new Set(config.allowedMethods);
   const allowHeader = config.allowedMethods.join(', ');
 
-  const runApplication = (req: IncomingMessage, res: ServerResponse): void => {
+  const runApplication = (req: HttpRequest, res: HttpResponse): void => {
     if (!app.request) {
       sendError(res, 404);
       return;
@@ -48,13 +53,19 @@ export function createPipeline(options: PipelineOptions): (req: IncomingMessage,
     }
   };
 
-  const applicationFailed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
+  const applicationFailed = (req: HttpRequest, res: HttpResponse, error: unknown): void => {
+    if (error instanceof BodyTooLargeError) {
+      sendBodyTooLarge(req, res);
+      return;
+    }
     log.error({ err: error, method: req.method, path: req.url }, 'application error');
     sendError(res, 500);
   };
 
   return (req, res) => {
     if (options.isDraining() && req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
+    const awaitingContinue = /^100-continue$/i.test(req.headers.expect ?? '');
+    attachContext(req, res, { maxBodySize: config.maxBodySize, softStreamCap: config.softStreamCap, awaitingContinue });
 
     const method = req.method ?? 'GET';
     if (!allowed.has(method)) {

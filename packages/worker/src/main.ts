@@ -4,10 +4,11 @@ import cluster from 'node:cluster';
 import type { Socket } from 'node:net';
 import { EXIT_CONFIG, createLogger, isMasterMessage, type Config, type HandlerTable, type MasterMessage, type WorkerMessage } from '@aerys-cluster/shared';
 import { loadApplication } from './app.js';
-import { Gateway, Http1Transport } from './gateway.js';
+import { Gateway, type Transport } from './gateway.js';
 import { createPipeline } from './handler.js';
-import { createHttp1Server } from './http1.js';
 import { StaticFiles } from './static.js';
+import { TlsConfigError } from './tls.js';
+import { createTransports } from './transports.js';
 
 /** Interval of the liveness report; the master's workerTimeout must be several of these. */
 const HEARTBEAT_INTERVAL_MS = 1000;
@@ -57,8 +58,15 @@ async function main(): Promise<void> {
     if (gateway.isDraining) res.once('finish', () => setImmediate(() => gateway.closeIdle()));
   };
 
-  const http1 = createHttp1Server(config, countingPipeline);
-  const transports = config.listen.map(() => new Http1Transport(http1));
+  let transports: Transport[];
+  try {
+    transports = createTransports({ config, listener: countingPipeline, websocket: app.websocket, log });
+  } catch (error) {
+    if (!(error instanceof TlsConfigError)) throw error;
+    log.fatal({ err: error.message }, 'TLS certificate failed to load');
+    send({ type: 'fatal', code: error.code, message: error.message });
+    process.exit(EXIT_CONFIG);
+  }
   const gateway = new Gateway(config, transports, log, (accepted, closed) => send({ type: 'connections', accepted, closed }));
 
   const drain = (reason: string): void => {

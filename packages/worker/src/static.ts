@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpRequest, HttpResponse } from './http-types.js';
 import { contentType } from 'mime-types';
 import type { StaticConfig } from '@aerys-cluster/shared';
 
@@ -54,7 +54,7 @@ export class StaticFiles {
   ) {}
 
   /** Serves the request from disk when a file matches; 'pass' means the application should answer. */
-  async serve(req: IncomingMessage, res: ServerResponse): Promise<StaticOutcome> {
+  async serve(req: HttpRequest, res: HttpResponse): Promise<StaticOutcome> {
     const segments = parseRequestPath(req.url ?? '/');
     if (segments === 'malformed') return 'bad-request';
     if (segments === null) return 'pass';
@@ -107,7 +107,7 @@ export class StaticFiles {
     return null;
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, path: string, size: number, mtime: Date): void {
+  private send(req: HttpRequest, res: HttpResponse, path: string, size: number, mtime: Date): void {
     const type = contentType(path.slice(path.lastIndexOf(sep) + 1)) || 'application/octet-stream';
     res.writeHead(200, {
       'Content-Type': type,

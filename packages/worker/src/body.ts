@@ -1,0 +1,118 @@
+// Reading a request body into memory with a size limit. The limit defaults to maxBodySize and an
+// application can raise or lower it per request. The body is never buffered past the limit.
+import type { HttpRequest } from './http-types.js';
+import { DEFAULT_LIMITS, contextOfRequest } from './request-context.js';
+
+export interface ReadBodyOptions {
+  /** Largest body accepted, in bytes; defaults to the worker's maxBodySize. */
+  maxSize?: number;
+}
+
+/**
+ * Raised by readBody when the body is larger than the limit. The pipeline answers an uncaught one
+ * with 413 (HTTP/1.1 with `Connection: close`, HTTP/2 with a stream reset after the response).
+ */
+export class BodyTooLargeError extends Error {
+  readonly code = 'AERYS_BODY_TOO_LARGE';
+  readonly status = 413;
+
+  constructor(
+    readonly limit: number,
+    readonly received: number,
+    readonly announced: boolean,
+  ) {
+    super(`Request body exceeds the limit of ${limit} bytes (${announced ? 'Content-Length' : 'received at least'} ${received}).`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/** Raised by readBody when the client aborts the request before the body is complete. */
+export class BodyAbortedError extends Error {
+  readonly code = 'AERYS_BODY_ABORTED';
+
+  constructor() {
+    super('The client closed the request before the body was complete.');
+    this.name = 'BodyAbortedError';
+  }
+}
+
+function announcedLength(req: HttpRequest): number | null {
+  const header = req.headers['content-length'];
+  if (header === undefined || !/^\d+$/.test(header)) return null;
+  return Number(header);
+}
+
+/**
+ * Reads the whole request body. Rejects with BodyTooLargeError at once when Content-Length
+ * announces more than the limit (the body is not read), or as soon as the bytes received pass it;
+ * the bytes already received are then released and the rest is discarded, not buffered.
+ * For a client that sent `Expect: 100-continue`, `100 Continue` goes out only when the announced
+ * length fits the limit.
+ */
+export function readBody(req: HttpRequest, options: ReadBodyOptions = {}): Promise<Buffer> {
+  const context = contextOfRequest(req);
+  const limit = options.maxSize ?? context?.maxBodySize ?? DEFAULT_LIMITS.maxBodySize;
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    return Promise.reject(new RangeError(`readBody: maxSize must be a non-negative integer of bytes, got ${String(options.maxSize)}.`));
+  }
+
+  const announced = announcedLength(req);
+  if (announced !== null && announced > limit) return Promise.reject(new BodyTooLargeError(limit, announced, true));
+
+  if (context?.awaitingContinue) {
+    context.awaitingContinue = false;
+    context.res.writeContinue();
+  }
+  return collect(req, limit);
+}
+
+function collect(req: HttpRequest, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let chunks: Buffer[] = [];
+    let size = 0;
+
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      cleanup();
+      chunks = [];
+      // Keep the request flowing so the rest is read and dropped instead of piling up in buffers;
+      // the pipeline closes the connection (HTTP/1.1) or resets the stream (HTTP/2) after 413.
+      req.resume();
+      reject(new BodyTooLargeError(limit, size, false));
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onAborted = (): void => {
+      cleanup();
+      reject(new BodyAbortedError());
+    };
+    const onClose = (): void => {
+      if (req.readableEnded) return;
+      cleanup();
+      reject(new BodyAbortedError());
+    };
+
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+    req.on('close', onClose);
+  });
+}
