@@ -2,6 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { ConfigError, EXIT_CONFIG, LOG_LEVELS, loadConfig, parseListenAddress } from '@aerys-cluster/shared';
 import { Master } from './master.js';
+import { runCheck } from './check-command.js';
 
 interface StartArgs {
   config?: string;
@@ -81,6 +82,7 @@ export function main(argv: string[]): void {
     .scriptName('aerys-cluster')
     .usage('$0 COMMAND [options]')
     .command('start', 'Start the cluster in the foreground', startOptions, (args) => start(args as StartArgs))
+    .command('check', 'Validate a configuration and print the production checklist without starting anything', startOptions, (args) => runCheck(args.config, overridesFrom(args as StartArgs)))
     .demandCommand(1, 'Name a command: start.')
     .strict()
     .recommendCommands()

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { EXIT_CONFIG, createLogger, formatHostPort, type Config, type Logger } from '@aerys-cluster/shared';
 import { Admission, type RejectReason } from './admission.js';
 import { bindListeners, closeListeners, type BoundListener } from './listeners.js';
+import { runChecklist } from './checklist.js';
 import { writePidFile, removePidFile } from './pidfile.js';
 import { RateLimitedLog } from './rate-limit.js';
 import type { ReloadStatus } from './status.js';
@@ -91,6 +92,9 @@ export class Master {
    * cannot start, after everything started so far has been stopped again.
    */
   async start(): Promise<void> {
+    for (const finding of runChecklist(this.config)) {
+      this.log.warn({ check: finding.code, option: finding.option, detail: finding.message, fix: finding.fix, ...finding.values }, 'unsafe setting');
+    }
     this.listeners = await bindListeners(this.config.listen, (socket, listener) => this.onConnection(socket, listener));
     if (this.config.pidFile) writePidFile(this.config.pidFile);
 
