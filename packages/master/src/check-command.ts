@@ -3,12 +3,14 @@
 // included), 1 when it is invalid.
 import { ConfigError, loadConfig } from '@aerys-cluster/shared';
 import { runChecklist } from './checklist.js';
+import { workerIdentity } from './privileges.js';
 
 export async function runCheck(file: string | undefined, overrides: Record<string, unknown>): Promise<void> {
   const source = file ?? '(flags and defaults)';
   let config;
   try {
     config = await loadConfig(file, overrides);
+    workerIdentity(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`aerys-cluster: configuration ${source} is invalid\n${error.code} [${error.option}] ${error.message}\n`);

@@ -3,6 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { ConfigError, EXIT_CONFIG, LOG_LEVELS, loadConfig, parseListenAddress } from '@aerys-cluster/shared';
 import { Master } from './master.js';
 import { runCheck } from './check-command.js';
+import { cachedWorkerIdentity } from './privileges.js';
 
 interface StartArgs {
   config?: string;
@@ -49,6 +50,7 @@ async function start(args: StartArgs): Promise<void> {
   let config;
   try {
     config = await loadConfig(args.config, overridesFrom(args));
+    cachedWorkerIdentity(config);
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG);
     throw error;

@@ -5,6 +5,7 @@ import { EXIT_CONFIG, createLogger, formatHostPort, type Config, type Logger } f
 import { Admission, type RejectReason } from './admission.js';
 import { bindListeners, closeListeners, type BoundListener } from './listeners.js';
 import { runChecklist } from './checklist.js';
+import { readProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 import { writePidFile, removePidFile } from './pidfile.js';
 import { RateLimitedLog } from './rate-limit.js';
 import type { ReloadStatus } from './status.js';
@@ -18,6 +19,7 @@ interface HeldConnection {
   listener: BoundListener;
   address: string;
   deadline: number;
+  proxied: ProxyHeader | null;
 }
 
 /** Crash back-off: the first respawn waits this long, each further crash in the window doubles it. */
@@ -36,7 +38,7 @@ export class Master {
   readonly workers = new Map<number, WorkerSlot>();
   listeners: BoundListener[] = [];
   readonly admission: Admission;
-  readonly rejected: Record<RejectReason, number> = { per_ip: 0, max_connections: 0, no_worker: 0 };
+  readonly rejected: Record<RejectReason, number> = { per_ip: 0, max_connections: 0, no_worker: 0, proxy_protocol: 0 };
   admitted = 0;
   readonly startedAt = Date.now();
   /** Outcome of the most recent reload, for status output. */
@@ -171,19 +173,37 @@ export class Master {
       socket.destroy();
       return;
     }
-    this.route(socket, listener, address);
+    if (listener.config.proxyProtocol) {
+      this.acceptProxied(socket, listener, address);
+      return;
+    }
+    this.route(socket, listener, address, null);
   }
 
-  private route(socket: Socket, listener: BoundListener, address: string): void {
+  /** Reads the PROXY header within headerTimeout; admission then counts the real client. */
+  private acceptProxied(socket: Socket, listener: BoundListener, peer: string): void {
+    readProxyHeader(socket, this.config.headerTimeout).then(
+      (proxied) => {
+        if (socket.destroyed) return;
+        this.route(socket, listener, proxied.client?.address ?? peer, proxied);
+      },
+      (error: unknown) => {
+        this.log.debug({ client: peer, err: error }, 'invalid PROXY protocol header');
+        this.reject(socket, peer, 'proxy_protocol');
+      },
+    );
+  }
+
+  private route(socket: Socket, listener: BoundListener, address: string, proxied: ProxyHeader | null): void {
     const result = this.admission.admit(address, this.routable);
     if (result.admitted) {
       this.admitted++;
-      this.handOff(socket, listener, result.id, result.worker);
+      this.handOff(socket, listener, result.id, result.worker, address, proxied);
       return;
     }
 
     if (result.reason === 'no_worker' && this.canHold()) {
-      this.held.push({ socket, listener, address, deadline: Date.now() + this.config.startTimeout });
+      this.held.push({ socket, listener, address, deadline: Date.now() + this.config.startTimeout, proxied });
       return;
     }
     this.reject(socket, address, result.reason);
@@ -193,14 +213,20 @@ export class Master {
    * Sends the socket to its worker. The master keeps its copy open (keepOpen) until the worker
    * reports the connection accepted; if the worker dies first, the socket is routed again.
    */
-  private handOff(socket: Socket, listener: BoundListener, id: number, worker: WorkerSlot): void {
+  private handOff(socket: Socket, listener: BoundListener, id: number, worker: WorkerSlot, address: string, proxied: ProxyHeader | null): void {
     if (!worker.process.isConnected()) {
       this.admission.release(id);
-      this.route(socket, listener, socket.remoteAddress ?? '');
+      this.route(socket, listener, address, proxied);
       return;
     }
-    const message = { type: 'connection' as const, id, listener: listener.index, client: null };
-    worker.handOffs.set(id, { socket, listener, address: socket.remoteAddress ?? '' });
+    const message = {
+      type: 'connection' as const,
+      id,
+      listener: listener.index,
+      client: proxied?.client ?? null,
+      head: proxied && proxied.rest.length > 0 ? proxied.rest.toString('base64') : undefined,
+    };
+    worker.handOffs.set(id, { socket, listener, address, proxied });
     worker.process.send(message, socket, { keepOpen: true }, (error: Error | null) => {
       if (!error) return;
       // The channel broke before the handle was written: the exit handler routes it again.
@@ -224,7 +250,7 @@ export class Master {
     for (const handOff of handOffs) {
       if (handOff.socket.destroyed) continue;
       if (this.state === 'stopping' || this.state === 'stopped') handOff.socket.destroy();
-      else this.route(handOff.socket, handOff.listener, handOff.address);
+      else this.route(handOff.socket, handOff.listener, handOff.address, handOff.proxied);
     }
   }
 
@@ -246,7 +272,7 @@ export class Master {
     this.held = [];
     for (const connection of held) {
       if (connection.socket.destroyed) continue;
-      this.route(connection.socket, connection.listener, connection.address);
+      this.route(connection.socket, connection.listener, connection.address, connection.proxied);
     }
   }
 

@@ -6,6 +6,8 @@ import { isWorkerMessage, type Config, type MasterMessage, type WorkerMessage } 
 import type { Socket } from 'node:net';
 import type { RoutableWorker } from './admission.js';
 import type { BoundListener } from './listeners.js';
+import type { ProxyHeader } from './proxy-protocol.js';
+import { cachedWorkerIdentity } from './privileges.js';
 
 /**
  * Lifecycle of a worker, each state a fact the master observed:
@@ -20,6 +22,8 @@ export interface HandOff {
   socket: Socket;
   listener: BoundListener;
   address: string;
+  /** What the master read from a PROXY protocol header, on listeners that use it. */
+  proxied: ProxyHeader | null;
 }
 
 export interface WorkerSlot extends RoutableWorker {
@@ -65,6 +69,9 @@ function setupOnce(): void {
 /** Forks one worker of the given generation; it starts in state 'starting'. */
 export function forkWorker(config: Readonly<Config>, generation: number): WorkerSlot {
   setupOnce();
+  // Settings merge, so a reload with `user` removed must reset uid and gid explicitly.
+  const identity = cachedWorkerIdentity(config);
+  cluster.setupPrimary({ uid: identity?.uid, gid: identity?.gid });
   const child = cluster.fork({
     [WORKER_ENV.config]: JSON.stringify(config),
     [WORKER_ENV.generation]: String(generation),

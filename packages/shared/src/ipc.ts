@@ -4,8 +4,11 @@
 
 /** Messages from the master to a worker. */
 export type MasterMessage =
-  /** A client socket handed over; the socket travels as the IPC handle beside this message. */
-  | { type: 'connection'; id: number; listener: number; client: ClientAddress | null }
+  /**
+   * A client socket handed over; the socket travels as the IPC handle beside this message.
+   * `head` (base64) holds bytes the master read past a PROXY protocol header.
+   */
+  | { type: 'connection'; id: number; listener: number; client: ClientAddress | null; head?: string }
   /** Stop taking work: close idle connections, finish in-flight requests, then exit. */
   | { type: 'drain'; reason: DrainReason }
   /** Return the worker's metrics in a `metrics` message carrying the same `seq`. */

@@ -6,6 +6,7 @@ import { EXIT_CONFIG, createLogger, isMasterMessage, type Config, type HandlerTa
 import { loadApplication } from './app.js';
 import { Gateway, type Transport } from './gateway.js';
 import { createPipeline } from './handler.js';
+import { adoptHandOff, hardenHttp1, privilegeProblem } from './hardening.js';
 import { StaticFiles } from './static.js';
 import { TlsConfigError } from './tls.js';
 import { createTransports } from './transports.js';
@@ -39,6 +40,13 @@ async function main(): Promise<void> {
   // The master coordinates shutdown; a terminal's Ctrl-C reaches the whole process group.
   process.on('SIGINT', () => log.debug('SIGINT ignored; the master coordinates shutdown'));
 
+  const privilegeError = privilegeProblem(config);
+  if (privilegeError) {
+    log.fatal(privilegeError);
+    send({ type: 'fatal', code: 'AERYS_WORKER_ROOT', message: privilegeError });
+    process.exit(EXIT_CONFIG);
+  }
+
   let app;
   try {
     app = await loadApplication(config.app);
@@ -68,6 +76,7 @@ async function main(): Promise<void> {
     process.exit(EXIT_CONFIG);
   }
   const gateway = new Gateway(config, transports, log, (accepted, closed) => send({ type: 'connections', accepted, closed }));
+  hardenHttp1(http1, config, log, () => gateway.registry.sockets());
 
   const drain = (reason: string): void => {
     if (gateway.isDraining) return;
@@ -86,6 +95,7 @@ async function main(): Promise<void> {
 
   const handlers: HandlerTable<MasterMessage, [Socket | undefined]> = {
     connection: (message, socket) => {
+      if (socket) adoptHandOff(socket, message);
       if (socket) gateway.accept(message.id, message.listener, socket);
       else send({ type: 'connections', accepted: [message.id], closed: [message.id] });
     },

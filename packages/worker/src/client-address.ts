@@ -1,0 +1,69 @@
+// The request's client address. It starts as the TCP peer, or as the address from the PROXY
+// protocol header the master read. When that address is a trusted proxy, X-Forwarded-For is
+// read from the right: the rightmost address that is not a trusted proxy is the client, since
+// every hop to its right was added by a proxy we trust and everything to its left is the
+// client's own claim. The result is `req.clientAddress`, for the application and the logs.
+import type { IncomingMessage, Server } from 'node:http';
+import { isIP, type Socket } from 'node:net';
+import { CidrSet, type ClientAddress } from '@aerys-cluster/shared';
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The client's address after PROXY protocol and trusted X-Forwarded-For; set by aerys-cluster. */
+    clientAddress?: string;
+  }
+}
+
+/** Client addresses from PROXY protocol headers, by the socket they arrived on. */
+const proxiedClients = new WeakMap<Socket, ClientAddress>();
+
+/** Records the client address the master read from a PROXY protocol header. */
+export function setProxiedClient(socket: Socket, client: ClientAddress): void {
+  proxiedClients.set(socket, client);
+}
+
+/** Returns the PROXY protocol client of a socket, if its listener uses the protocol. */
+export function proxiedClient(socket: Socket): ClientAddress | undefined {
+  return proxiedClients.get(socket);
+}
+
+/** Strips an IPv4-mapped prefix and, from one X-Forwarded-For entry, brackets and a port. */
+function normalize(entry: string): string | null {
+  let text = entry.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
+  if (bracketed?.[1]) text = bracketed[1];
+  else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(text)) text = text.slice(0, text.lastIndexOf(':'));
+  if (text.toLowerCase().startsWith('::ffff:') && isIP(text.slice(7)) === 4) text = text.slice(7);
+  return isIP(text) === 0 ? null : text;
+}
+
+/**
+ * Returns the client address of a request: the peer (or PROXY protocol) address, replaced by the
+ * rightmost untrusted X-Forwarded-For entry when the peer is a trusted proxy. An entry that is
+ * not an IP address ends the walk, and the last trusted hop is the answer, since a malformed
+ * entry cannot be attributed to anyone.
+ */
+export function resolveClientAddress(peer: string, forwardedFor: string | string[] | undefined, trusted: CidrSet): string {
+  const start = normalize(peer) ?? peer;
+  if (forwardedFor === undefined || !trusted.has(start)) return start;
+
+  const entries = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  let current = start;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const address = normalize(entries[i] ?? '');
+    if (address === null) return current;
+    current = address;
+    if (!trusted.has(address)) return address;
+  }
+  return current;
+}
+
+/** Sets `req.clientAddress` on every request of the server before the application sees it. */
+export function exposeClientAddress(server: Server, trustedProxies: readonly string[]): void {
+  const trusted = new CidrSet([...trustedProxies]);
+  server.prependListener('request', (req: IncomingMessage) => {
+    const socket = req.socket;
+    const peer = proxiedClients.get(socket)?.address ?? socket.remoteAddress ?? '';
+    req.clientAddress = resolveClientAddress(peer, req.headers['x-forwarded-for'], trusted);
+  });
+}
