@@ -129,7 +129,9 @@ export class WriteDeadline {
 
       this.progress.delete(socket);
       countClose('write_timeout', this.log, socket.remoteAddress);
-      socket.destroy();
+      // A reset discards the unsent bytes at once; a plain close would leave them in the kernel,
+      // retransmitted to a peer that does not read until the orphan timeout.
+      socket.resetAndDestroy();
     }
   }
 }
