@@ -6,6 +6,11 @@ set -euo pipefail
 # command -> Debian package
 declare -A tools=(
   [curl]=curl
+  [haproxy]=haproxy
+  [slowhttptest]=slowhttptest
+  [ss]=iproute2
+  [ip]=iproute2
+  [getent]=libc-bin
   [h2load]=nghttp2-client
   [nghttp]=nghttp2-client
   [wrk]=wrk

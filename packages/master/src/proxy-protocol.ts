@@ -135,15 +135,21 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
 }
 
 /**
- * Stops the handle from reading, synchronously. A paused stream keeps reading from the kernel
- * until its buffer is full, and bytes the master reads after this point would never reach the
- * worker. Node offers no public call for this, so the libuv handle's readStop is used.
+ * Stops the handle from reading, synchronously and for good. A paused stream still reads from
+ * the kernel (its maybeReadMore step calls _read while the buffer is below highWaterMark), and
+ * bytes the master reads after this point would never reach the worker. So _read becomes a no-op
+ * and, as Node offers no public call for it, the libuv handle's readStop ends the current read.
  */
 function stopReading(socket: Socket): void {
   socket.pause();
+  socket._read = noRead;
   const handle = (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } })._handle;
   if (handle?.readStop) {
     handle.reading = false;
     handle.readStop();
   }
+}
+
+function noRead(): void {
+  // The worker reads this connection from here on.
 }
