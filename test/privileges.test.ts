@@ -11,7 +11,7 @@ import { isRoot } from './helpers/attack.js';
 const APP = join(FIXTURES, 'hardening-app.mjs');
 const notRoot = isRoot() ? false : 'the master must start as root to bind port 80 and switch workers to another user';
 
-/** The user name of a running process, from ps. */
+/** Returns the user name of a running process, from ps. */
 function processUser(pid: number): string {
   return execFileSync('ps', ['-o', 'user=', '-p', String(pid)], { encoding: 'utf8' }).trim();
 }

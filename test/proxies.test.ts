@@ -112,7 +112,7 @@ test('HAProxy send-proxy-v2 reveals the client', { skip: skipHaproxy }, async (t
   }
 });
 
-/** A PROXY v2 header for a TCP over IPv6 client. */
+/** Builds a PROXY v2 header for a TCP over IPv6 client. */
 function proxyV2Ipv6(source: string, sourcePort: number): Buffer {
   const header = Buffer.alloc(16 + 36);
   Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]).copy(header, 0);

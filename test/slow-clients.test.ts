@@ -1,5 +1,5 @@
 // Slow clients and per-address limits against a real cluster: slowhttptest attacks from
-// 127.0.0.2 while a well-behaved client on 127.0.0.3 keeps getting fast answers, and the
+// 127.0.0.2 while a well-behaved client on 127.0.0.3 keeps getting fast responses, and the
 // header, body and write deadlines each close the connection they are meant for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,7 +130,7 @@ test('burst of 50 admits exactly 10', async (t) => {
   t.after(() => cluster.stop());
 
   const attempts = await Promise.all(Array.from({ length: 50 }, () => openConnection(cluster.port, ATTACKER)));
-  // Rejected connections are closed by the master without a byte; admitted ones answer a request.
+  // Rejected connections are closed by the master without a byte; admitted ones respond to a request.
   const outcomes = await Promise.all(attempts.map((c) => requestOn(c, '/').then(() => 'admitted', () => 'rejected')));
   const admitted = attempts.filter((_, i) => outcomes[i] === 'admitted');
   assert.equal(admitted.length, 10);

@@ -1,5 +1,5 @@
 // Request smuggling: framing that two HTTP parsers could read differently. Node's strict parser
-// rejects each case; the worker answers 400 and closes the connection, so the bytes after the
+// rejects each case; the worker responds with 400 and closes the connection, so the bytes after the
 // ambiguous request are never parsed as a second request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,7 +30,7 @@ const cases: Array<{ name: string; bytes: string }> = [
   { name: 'bare LF in chunked body', bytes: 'POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n' },
   { name: 'NUL in header value', bytes: 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Nul: a\u0000b\r\n\r\n' },
   { name: 'space in header name', bytes: 'GET / HTTP/1.1\r\nHost: localhost\r\nX Bad: a\r\n\r\n' },
-  { name: 'HTTP/1.0 with chunked', bytes: 'POST /echo HTTP/1.0\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n' },
+  { name: 'HTTP/1.0 with chunked and length', bytes: 'POST /echo HTTP/1.0\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n' },
 ];
 
 test('smuggling table gets 400 and a close', async (t) => {

@@ -1,8 +1,8 @@
 // The request's client address. It starts as the TCP peer, or as the address from the PROXY
 // protocol header the master read. When that address is a trusted proxy, X-Forwarded-For is
-// read from the right: the rightmost address that is not a trusted proxy is the client, since
-// every hop to its right was added by a proxy we trust and everything to its left is the
-// client's own claim. The result is `req.clientAddress`, for the application and the logs.
+// read from the right, and the rightmost address that is not a trusted proxy is the client.
+// Every hop to its right was added by a trusted proxy; everything to its left is the client's
+// own claim. The result is `req.clientAddress`, for the application and the logs.
 import type { IncomingMessage, Server } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { CidrSet, type ClientAddress } from '@aerys-cluster/shared';
@@ -40,7 +40,7 @@ function normalize(entry: string): string | null {
 /**
  * Returns the client address of a request: the peer (or PROXY protocol) address, replaced by the
  * rightmost untrusted X-Forwarded-For entry when the peer is a trusted proxy. An entry that is
- * not an IP address ends the walk, and the last trusted hop is the answer, since a malformed
+ * not an IP address ends the walk, and the last trusted hop is returned, since a malformed
  * entry cannot be attributed to anyone.
  */
 export function resolveClientAddress(peer: string, forwardedFor: string | string[] | undefined, trusted: CidrSet): string {
@@ -58,7 +58,7 @@ export function resolveClientAddress(peer: string, forwardedFor: string | string
   return current;
 }
 
-/** Sets `req.clientAddress` on every request of the server before the application sees it. */
+/** Sets `req.clientAddress` on every request of the server before the application runs. */
 export function exposeClientAddress(server: Server, trustedProxies: readonly string[]): void {
   const trusted = new CidrSet([...trustedProxies]);
   server.prependListener('request', (req: IncomingMessage) => {

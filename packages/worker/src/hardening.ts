@@ -1,12 +1,12 @@
 // Wires the worker's defences against hostile or broken clients into the HTTP/1.1 server:
-// protocol-error answers, slow-client deadlines and the client address behind proxies.
+// protocol-error responses, slow-client deadlines and the client address behind proxies.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config, Logger, MasterMessage } from '@aerys-cluster/shared';
 import { exposeClientAddress, setProxiedClient } from './client-address.js';
 import { guardHttp1Server, WriteDeadline } from './slow-clients.js';
 
-/** Installs the error answers, deadlines and client address on the server; returns the write sweep. */
+/** Installs the error responses, deadlines and client address on the server; returns the write sweep. */
 export function hardenHttp1(server: Server, config: Readonly<Config>, log: Logger, sockets: () => Iterable<Socket>): WriteDeadline {
   guardHttp1Server(server, log);
   exposeClientAddress(server, config.trustedProxies);

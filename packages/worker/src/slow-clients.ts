@@ -1,8 +1,8 @@
 // Deadlines for slow clients. Node's http.Server enforces the header deadline (headersTimeout,
-// slowloris) and the request deadline (requestTimeout, slow POST) and reports both as
-// ERR_HTTP_REQUEST_TIMEOUT; the write deadline (slow read) has no Node option, so a sweep here
-// closes connections whose pending output made no progress for writeTimeout. Every connection
-// closed this way is counted by reason.
+// slowloris) and the request deadline (requestTimeout, slow POST), and reports both as
+// ERR_HTTP_REQUEST_TIMEOUT. Node has no write deadline (slow read), so a sweep here closes
+// connections whose pending output made no progress for writeTimeout. Every connection closed
+// this way is counted by reason.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config, Logger } from '@aerys-cluster/shared';
@@ -51,7 +51,7 @@ function responseFor(code: string | undefined): { status: string; reason: Client
 }
 
 /**
- * Answers protocol errors and expired deadlines on an HTTP/1.1 server, counting each: 408 for a
+ * Responds to protocol errors and expired deadlines on an HTTP/1.1 server, counting each: 408 for a
  * header or body deadline, 431 for an oversized header, 400 for any other parse error (ambiguous
  * framing included). The connection is always closed, so no byte after the error is parsed.
  */
@@ -129,8 +129,8 @@ export class WriteDeadline {
 
       this.progress.delete(socket);
       countClose('write_timeout', this.log, socket.remoteAddress);
-      // A reset discards the unsent bytes at once; a plain close would leave them in the kernel,
-      // retransmitted to a peer that does not read until the orphan timeout.
+      // A reset discards the unsent bytes at once. A plain close would leave them in the kernel,
+      // retransmitted to a peer that does not read, until the orphan timeout.
       socket.resetAndDestroy();
     }
   }
