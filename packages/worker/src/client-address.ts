@@ -3,7 +3,6 @@
 // read from the right, and the rightmost address that is not a trusted proxy is the client.
 // Every hop to its right was added by a trusted proxy; everything to its left is the client's
 // own claim. The result is `req.clientAddress`, for the application and the logs.
-import type { IncomingMessage, Server } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { CidrSet, type ClientAddress } from '@aerys-cluster/shared';
 
@@ -14,17 +13,34 @@ declare module 'node:http' {
   }
 }
 
-/** Client addresses from PROXY protocol headers, by the socket they arrived on. */
-const proxiedClients = new WeakMap<Socket, ClientAddress>();
-
-/** Records the client address the master read from a PROXY protocol header. */
-export function setProxiedClient(socket: Socket, client: ClientAddress): void {
-  proxiedClients.set(socket, client);
+declare module 'node:http2' {
+  interface Http2ServerRequest {
+    /** The client's address after PROXY protocol and trusted X-Forwarded-For; set by aerys-cluster. */
+    clientAddress?: string;
+  }
 }
 
-/** Returns the PROXY protocol client of a socket, if its listener uses the protocol. */
-export function proxiedClient(socket: Socket): ClientAddress | undefined {
-  return proxiedClients.get(socket);
+/**
+ * Client addresses from PROXY protocol headers, by the TCP peer (the proxy's address and port).
+ * Keyed by peer rather than by socket object, because TLS and HTTP/2 requests expose wrappers or
+ * proxies of the TCP socket, and all of them report the same remote address and port.
+ */
+const proxiedClients = new Map<string, ClientAddress>();
+
+function peerKey(socket: { remoteAddress?: string; remotePort?: number }): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+}
+
+/** Records the client address the master read from a PROXY protocol header, until the socket closes. */
+export function setProxiedClient(socket: Socket, client: ClientAddress): void {
+  const key = peerKey(socket);
+  proxiedClients.set(key, client);
+  socket.once('close', () => proxiedClients.delete(key));
+}
+
+/** Returns the PROXY protocol client of a connection, if its listener uses the protocol. */
+export function proxiedClient(socket: { remoteAddress?: string; remotePort?: number }): ClientAddress | undefined {
+  return proxiedClients.get(peerKey(socket));
 }
 
 /** Strips an IPv4-mapped prefix and, from one X-Forwarded-For entry, brackets and a port. */
@@ -58,12 +74,20 @@ export function resolveClientAddress(peer: string, forwardedFor: string | string
   return current;
 }
 
-/** Sets `req.clientAddress` on every request of the server before the application runs. */
-export function exposeClientAddress(server: Server, trustedProxies: readonly string[]): void {
+/** The request fields the client address is computed from, for HTTP/1.1 and HTTP/2 alike. */
+interface RequestLike {
+  socket: { remoteAddress?: string; remotePort?: number } | null;
+  headers: Record<string, string | string[] | undefined>;
+  clientAddress?: string;
+}
+
+/** Wraps a request listener so `req.clientAddress` is set before it runs. */
+export function withClientAddress<Req extends RequestLike, Res>(listener: (req: Req, res: Res) => void, trustedProxies: readonly string[]): (req: Req, res: Res) => void {
   const trusted = new CidrSet([...trustedProxies]);
-  server.prependListener('request', (req: IncomingMessage) => {
+  return (req, res) => {
     const socket = req.socket;
-    const peer = proxiedClients.get(socket)?.address ?? socket.remoteAddress ?? '';
+    const peer = (socket && proxiedClient(socket)?.address) ?? socket?.remoteAddress ?? '';
     req.clientAddress = resolveClientAddress(peer, req.headers['x-forwarded-for'], trusted);
-  });
+    listener(req, res);
+  };
 }

@@ -1,16 +1,14 @@
-// Wires the worker's defences against hostile or broken clients into the HTTP/1.1 server:
-// protocol-error responses, slow-client deadlines and the client address behind proxies.
-import type { Server } from 'node:http';
+// Wires the worker's defences against hostile or broken clients: slow-client deadlines, the
+// PROXY protocol client address the master learned, and the privilege check.
 import type { Socket } from 'node:net';
 import type { Config, Logger, MasterMessage } from '@aerys-cluster/shared';
-import { exposeClientAddress, setProxiedClient } from './client-address.js';
-import { guardHttp1Server, WriteDeadline } from './slow-clients.js';
+import { setProxiedClient } from './client-address.js';
+import { setClientCloseLog, WriteDeadline } from './slow-clients.js';
 
-/** Installs the error responses, deadlines and client address on the server; returns the write sweep. */
-export function hardenHttp1(server: Server, config: Readonly<Config>, log: Logger, sockets: () => Iterable<Socket>): WriteDeadline {
-  guardHttp1Server(server, log);
-  exposeClientAddress(server, config.trustedProxies);
-  return new WriteDeadline(config, sockets, log);
+/** Starts the write deadline sweep over the worker's open sockets and sets the close log. */
+export function hardenWorker(config: Readonly<Config>, log: Logger, sockets: () => Iterable<Socket>): WriteDeadline {
+  setClientCloseLog(log);
+  return new WriteDeadline(config, sockets);
 }
 
 /**

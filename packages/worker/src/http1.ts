@@ -1,6 +1,7 @@
 // The HTTP/1.1 transport: a Node http.Server that never listens; the gateway feeds it sockets.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Config } from '@aerys-cluster/shared';
+import { guardHttp1Server } from './slow-clients.js';
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -26,5 +27,6 @@ export function createHttp1Server(config: Readonly<Config>, listener: Listener):
   // Node starts tracking connections (header and request deadlines, closeIdleConnections) on
   // 'listening'. This server never listens, since the master hands it sockets, so start it here.
   server.emit('listening');
+  guardHttp1Server(server);
   return server;
 }

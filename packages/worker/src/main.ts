@@ -6,7 +6,8 @@ import { EXIT_CONFIG, createLogger, isMasterMessage, type Config, type HandlerTa
 import { loadApplication } from './app.js';
 import { Gateway, type Transport } from './gateway.js';
 import { createPipeline } from './handler.js';
-import { adoptHandOff, hardenHttp1, privilegeProblem } from './hardening.js';
+import { adoptHandOff, hardenWorker, privilegeProblem } from './hardening.js';
+import { withClientAddress } from './client-address.js';
 import { StaticFiles } from './static.js';
 import { TlsConfigError } from './tls.js';
 import { createTransports } from './transports.js';
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
 
   let requests = 0;
   const staticFiles = config.root ? new StaticFiles(config.root, config.static) : null;
-  const pipeline = createPipeline({ config, app, staticFiles, log, isDraining: () => gateway.isDraining });
+  const pipeline = withClientAddress(createPipeline({ config, app, staticFiles, log, isDraining: () => gateway.isDraining }), config.trustedProxies);
   const countingPipeline: typeof pipeline = (req, res) => {
     requests++;
     pipeline(req, res);
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     process.exit(EXIT_CONFIG);
   }
   const gateway = new Gateway(config, transports, log, (accepted, closed) => send({ type: 'connections', accepted, closed }));
-  hardenHttp1(http1, config, log, () => gateway.registry.sockets());
+  hardenWorker(config, log, () => gateway.registry.sockets());
 
   const drain = (reason: string): void => {
     if (gateway.isDraining) return;

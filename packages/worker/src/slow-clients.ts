@@ -24,13 +24,22 @@ export const clientCloses: Record<ClientCloseReason, number> = {
 /** At most one log line per reason per interval, with the totals; an attack repeats thousands. */
 const LOG_INTERVAL_MS = 5000;
 const lastLogged = new Map<ClientCloseReason, number>();
+/** The worker's logger; set once at start by `setClientCloseLog`. */
+let closeLog: Logger | null = null;
+
+/** Sets the logger for client closes; the HTTP servers are created without one. */
+export function setClientCloseLog(log: Logger): void {
+  closeLog = log;
+}
 
 /** Sockets whose request header has arrived and whose body has not ended yet. */
 const readingBody = new WeakSet<Socket>();
 
-function countClose(reason: ClientCloseReason, log: Logger, client: string | undefined): void {
+function countClose(reason: ClientCloseReason, client: string | undefined): void {
   clientCloses[reason]++;
   const now = Date.now();
+  const log = closeLog;
+  if (!log) return;
   if (now - (lastLogged.get(reason) ?? 0) < LOG_INTERVAL_MS) return;
   lastLogged.set(reason, now);
   log.warn({ reason, client, total: clientCloses[reason] }, 'client connection closed');
@@ -55,7 +64,7 @@ function responseFor(code: string | undefined): { status: string; reason: Client
  * header or body deadline, 431 for an oversized header, 400 for any other parse error (ambiguous
  * framing included). The connection is always closed, so no byte after the error is parsed.
  */
-export function guardHttp1Server(server: Server, log: Logger): void {
+export function guardHttp1Server(server: Server): void {
   server.prependListener('request', requestOnStart);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     let status: string;
@@ -70,8 +79,8 @@ export function guardHttp1Server(server: Server, log: Logger): void {
       ({ status, reason } = responseFor(error.code));
     }
 
-    countClose(reason, log, socket.remoteAddress);
-    log.debug({ err: error.message, code: error.code, client: socket.remoteAddress }, 'client error');
+    countClose(reason, socket.remoteAddress);
+    closeLog?.debug({ err: error.message, code: error.code, client: socket.remoteAddress }, 'client error');
     // A response already under way cannot get a second status line; the close alone ends it.
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && !inFlight?.headersSent) {
@@ -100,7 +109,6 @@ export class WriteDeadline {
   constructor(
     private readonly config: Pick<Config, 'writeTimeout'>,
     private readonly sockets: () => Iterable<Socket>,
-    private readonly log: Logger,
     intervalMs = Math.min(1000, config.writeTimeout),
   ) {
     this.timer = setInterval(() => this.sweep(), intervalMs);
@@ -128,7 +136,7 @@ export class WriteDeadline {
       if (now - last.since < this.config.writeTimeout) continue;
 
       this.progress.delete(socket);
-      countClose('write_timeout', this.log, socket.remoteAddress);
+      countClose('write_timeout', socket.remoteAddress);
       // A reset discards the unsent bytes at once. A plain close would leave them in the kernel,
       // retransmitted to a peer that does not read, until the orphan timeout.
       socket.resetAndDestroy();
