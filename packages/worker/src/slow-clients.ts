@@ -7,7 +7,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config, Logger } from '@aerys-cluster/shared';
 
-export type ClientCloseReason = 'header_timeout' | 'body_timeout' | 'write_timeout' | 'bad_request' | 'header_too_large';
+export type ClientCloseReason = 'header_timeout' | 'body_timeout' | 'write_timeout' | 'bad_request' | 'header_too_large' | 'http2_flood';
 
 /**
  * Connections this worker closed because of a slow or malformed client, by reason. A metrics
@@ -19,6 +19,7 @@ export const clientCloses: Record<ClientCloseReason, number> = {
   write_timeout: 0,
   bad_request: 0,
   header_too_large: 0,
+  http2_flood: 0,
 };
 
 /** At most one log line per reason per interval, with the totals; an attack repeats thousands. */
@@ -35,7 +36,8 @@ export function setClientCloseLog(log: Logger): void {
 /** Sockets whose request header has arrived and whose body has not ended yet. */
 const readingBody = new WeakSet<Socket>();
 
-function countClose(reason: ClientCloseReason, client: string | undefined): void {
+/** Counts a connection closed for `reason` and logs it, rate-limited per reason. */
+export function countClose(reason: ClientCloseReason, client: string | undefined): void {
   clientCloses[reason]++;
   const now = Date.now();
   const log = closeLog;
