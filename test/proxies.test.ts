@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, TestCluster, tempDir } from './helpers/cluster.js';
+import { FIXTURES, REPO_ROOT, TestCluster, tempDir } from './helpers/cluster.js';
 import { closedWithoutResponse, httpGet, openConnection, rawExchange, requestOn, sleep, type HeldConnection } from './helpers/net.js';
 import { hasCommand } from './helpers/attack.js';
 
@@ -183,4 +184,25 @@ test('trusted X-Forwarded-For sets the client', async (t) => {
 
   const spoofed = await httpGet(untrusted.url('/client'), { headers: { 'X-Forwarded-For': '198.51.100.9' } });
   assert.equal(clientOf(spoofed.body), '127.0.0.1', 'X-Forwarded-For from an untrusted peer was honoured');
+});
+
+test('PROXY header before TLS', async (t) => {
+  const tls = { cert: join(REPO_ROOT, 'examples/demo/tls/localhost-cert.pem'), key: join(REPO_ROOT, 'examples/demo/tls/localhost-key.pem') };
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 1, listen: [{ host: '127.0.0.1', port: 0, proxyProtocol: true, tls }] } });
+  t.after(() => cluster.stop());
+
+  const body = await new Promise<string>((resolve, reject) => {
+    const raw = connect({ host: '127.0.0.1', port: cluster.port }, () => {
+      raw.write('PROXY TCP4 192.0.2.5 127.0.0.1 1111 443\r\n');
+      const secure = connectTls({ socket: raw, rejectUnauthorized: false, servername: 'localhost' }, () => {
+        secure.write('GET /client HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      secure.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      secure.on('close', () => resolve(text));
+      secure.on('error', reject);
+    });
+    raw.on('error', reject);
+  });
+  assert.equal(clientOf(body), '192.0.2.5');
 });

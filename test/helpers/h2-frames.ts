@@ -37,8 +37,11 @@ export interface RawSession {
   closed: Promise<void>;
   /** The error code of the first GOAWAY the server sent, or null. */
   goawayCode(): number | null;
-  /** Writes frames, waiting for the socket to drain when its buffer is full. */
-  send(frames: Buffer[]): Promise<void>;
+  /**
+   * Writes frames in batches of `batch`, pausing `pauseMs` between batches, so the server reads
+   * them over many turns of its event loop as a sustained flood. Stops once the socket closes.
+   */
+  send(frames: Buffer[], batch?: number, pauseMs?: number): Promise<void>;
 }
 
 /** Opens a connection, sends the preface and an empty SETTINGS frame, and parses what comes back. */
@@ -64,10 +67,13 @@ export function openRawSession(port: number, host = '127.0.0.1'): Promise<RawSes
         socket,
         closed,
         goawayCode: () => goaway,
-        async send(frames) {
-          for (const bytes of frames) {
-            if (socket.destroyed) return;
-            if (!socket.write(bytes)) await new Promise((done) => socket.once('drain', done).once('close', done));
+        async send(frames, batch = 50, pauseMs = 5) {
+          for (let start = 0; start < frames.length; start += batch) {
+            if (socket.destroyed || socket.closed) return;
+            if (!socket.write(Buffer.concat(frames.slice(start, start + batch)))) {
+              await new Promise((done) => socket.once('drain', done).once('close', done));
+            }
+            await new Promise((done) => setTimeout(done, pauseMs));
           }
         },
       });

@@ -80,9 +80,22 @@ function sessionOnStream(this: Http2Session, stream: ServerHttp2Stream): void {
   });
 }
 
+/**
+ * Counts sessions that Node's own limits ended for a flood. nghttp2's checks surface as
+ * ERR_HTTP2_ERROR with messages such as "Too many CONTINUATION frames following a HEADER frame"
+ * and "Flooding was detected in this HTTP/2 session" (more than 1000 queued ACKs, when a burst of
+ * PING or SETTINGS arrives in one read before this budget runs); other protocol errors share the
+ * code, so the message decides.
+ */
+function sessionOnError(this: Http2Session, error: NodeJS.ErrnoException): void {
+  const flood = error.code === 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES' || (error.code === 'ERR_HTTP2_ERROR' && /flood|too many/i.test(error.message));
+  if (flood) countClose('http2_flood', this.socket?.remoteAddress);
+}
+
 /** Attaches the control-frame budget to a new server session. */
 export function guardHttp2Session(session: Http2Session, config: Pick<Config, 'maxFramesPerSecond'>): void {
   budgets.set(session, new FrameBudget(config.maxFramesPerSecond * 2, config.maxFramesPerSecond));
+  session.on('error', sessionOnError);
   session.on('ping', sessionOnPing);
   session.on('remoteSettings', sessionOnRemoteSettings);
   session.on('stream', sessionOnStream);

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { createServer, type Http2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Config } from '@aerys-cluster/shared';
 import type { RequestListener } from './http-types.js';
+import { guardHttp2Session, http2FloodOptions } from './h2-flood.js';
 
 /** Per-session counters; a WeakMap entry dies with its session. */
 interface SessionState {
@@ -33,6 +34,7 @@ export class Http2Sessions {
           enablePush: false,
         },
         maxSendHeaderBlockLength: config.maxHeaderSize,
+        ...http2FloodOptions(config),
       },
       listener,
     );
@@ -61,6 +63,7 @@ export class Http2Sessions {
   private track(session: Http2Session): void {
     this.open.add(session);
     this.state.set(session, { requests: 0, openStreams: 0 });
+    guardHttp2Session(session, this.config);
     session.once('close', () => this.open.delete(session));
     session.on('error', sessionOnError);
     // The timeout fires after connectionTimeout without any frame; a session with open streams
