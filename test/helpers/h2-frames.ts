@@ -17,12 +17,18 @@ export function frame(type: number, flags: number, streamId: number, payload: Bu
 }
 
 /**
- * An HPACK header block from the static table: `:method` (GET or POST), `:scheme http`,
- * `:path /`, and `:authority localhost` as a literal without indexing.
+ * Encodes an HPACK header block: `:method` (GET or POST) and `:scheme http` from the static
+ * table, then `:path` and `:authority localhost` as literals without indexing.
  */
-export function requestHeaders(method: 'GET' | 'POST' = 'GET'): Buffer {
+export function requestHeaders(method: 'GET' | 'POST' = 'GET', path = '/'): Buffer {
   const authority = Buffer.from('localhost');
-  return Buffer.concat([Buffer.from([method === 'GET' ? 0x82 : 0x83, 0x86, 0x84, 0x01, authority.length]), authority]);
+  const pathBytes = Buffer.from(path);
+  return Buffer.concat([
+    Buffer.from([method === 'GET' ? 0x82 : 0x83, 0x86, 0x04, pathBytes.length]),
+    pathBytes,
+    Buffer.from([0x01, authority.length]),
+    authority,
+  ]);
 }
 
 export function rstStream(streamId: number, code = 0x8): Buffer {
@@ -87,7 +93,8 @@ export const floods: Record<string, (count: number) => Buffer[]> = {
   'rapid reset': (count) => Array.from({ length: count }, (_, i) => Buffer.concat([frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1 + 2 * i, requestHeaders()), rstStream(1 + 2 * i)])),
   'PING flood': (count) => Array.from({ length: count }, (_, i) => frame(FRAME.PING, 0, 0, Buffer.alloc(8, i % 256))),
   'SETTINGS flood': (count) => Array.from({ length: count }, () => frame(FRAME.SETTINGS, 0, 0)),
-  'empty DATA flood': (count) => [frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, requestHeaders('POST')), ...Array.from({ length: count }, () => frame(FRAME.DATA, 0, 1))],
+  // /echo reads the body until it ends, so the stream stays open while the empty frames arrive.
+  'empty DATA flood': (count) => [frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, requestHeaders('POST', '/echo')), ...Array.from({ length: count }, () => frame(FRAME.DATA, 0, 1))],
   'CONTINUATION flood': (count) => {
     // Each CONTINUATION adds one literal header "a: b"; END_HEADERS never comes.
     const field = Buffer.from([0x00, 0x01, 0x61, 0x01, 0x62]);
