@@ -40,11 +40,12 @@ test('smuggling table gets 400 and a close', async (t) => {
 
   for (const { name, bytes } of cases) {
     const started = Date.now();
-    const output = await rawExchange(cluster.port, bytes + SMUGGLED, 3000);
+    // rawExchange returns at the close, or after 8 s when the server keeps the connection open.
+    const output = await rawExchange(cluster.port, bytes + SMUGGLED, 8000);
     const elapsed = Date.now() - started;
     assert.match(output, /^HTTP\/1\.1 400 /, `${name}: expected 400, got ${JSON.stringify(output.slice(0, 80))}`);
     assert.equal(output.match(/HTTP\/1\.1 \d{3} /g)?.length, 1, `${name}: more than one response: ${JSON.stringify(output)}`);
-    assert.ok(elapsed < 3000, `${name}: the server kept the connection open`);
+    assert.ok(elapsed < 8000, `${name}: the server kept the connection open`);
   }
 
   const seen = await httpGet(cluster.url('/seen'));
