@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { connect as connectHttp2, constants as http2Constants } from 'node:http2';
 import { join } from 'node:path';
 import { FIXTURES, TestCluster } from './helpers/cluster.js';
 import { openConnection, requestOn, sleep, type HeldConnection } from './helpers/net.js';
@@ -99,14 +100,12 @@ test('deadlines close slow header, body and reader', async (t) => {
   });
   t.after(() => cluster.stop());
 
+  // All four slow clients start at once and run out their deadlines in parallel.
   const header = await openConnection(cluster.port);
   header.socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
-  await timeUntilClosed(header, 4000);
-  assert.match(header.received().toString('latin1'), /^HTTP\/1\.1 408 /);
 
   const body = await openConnection(cluster.port);
   body.socket.write('POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\npartial');
-  await timeUntilClosed(body, 5000);
 
   // A reader that never reads: the 64 MiB response cannot fit in the socket buffers.
   const reader: Socket = connect({ host: '127.0.0.1', port: cluster.port });
@@ -116,11 +115,31 @@ test('deadlines close slow header, body and reader', async (t) => {
   reader.on('data', (chunk: Buffer) => (receivedBytes += chunk.length));
   reader.pause();
   reader.write('GET /big?bytes=67108864 HTTP/1.1\r\nHost: localhost\r\n\r\n');
+
+  // HTTP/2 (h2c): a stream whose body stalls is cancelled after headerTimeout + bodyTimeout.
+  const session = connectHttp2(`http://127.0.0.1:${cluster.port}`);
+  session.on('error', () => undefined);
+  t.after(() => session.close());
+  const stream = session.request({ ':method': 'POST', ':path': '/echo', 'content-length': '1000' });
+  stream.on('error', () => undefined);
+  stream.write('partial');
+  const streamClosed = Promise.race([
+    new Promise<number>((resolve) => stream.once('close', () => resolve(stream.rstCode ?? -1))),
+    sleep(8000).then(() => -1),
+  ]);
+
+  await timeUntilClosed(header, 5000);
+  assert.match(header.received().toString('latin1'), /^HTTP\/1\.1 408 /);
+  await timeUntilClosed(body, 6000);
+
   await cluster.waitForLog((line) => line.msg === 'client connection closed' && line.reason === 'write_timeout', 8000);
   // A paused socket does not notice the reset; reading again shows the response was cut short.
   reader.resume();
   await timeUntilClosed({ closed: readerClosed }, 5000);
   assert.ok(receivedBytes < 67108864, `the whole response arrived (${receivedBytes} bytes) although the server reset the connection`);
+
+  assert.equal(await streamClosed, http2Constants.NGHTTP2_CANCEL, 'the stalled HTTP/2 stream was not cancelled');
+  assert.equal(session.closed, false, 'the session closed with the stream');
 
   for (const reason of ['header_timeout', 'body_timeout']) {
     await cluster.waitForLog((line) => line.msg === 'client connection closed' && line.reason === reason, 3000);

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { guardHttp2Session, http2FloodOptions } from './h2-flood.js';
 
-const config = { maxFramesPerSecond: 60, maxConcurrentStreams: 20 };
+const config = { maxFramesPerSecond: 60, maxConcurrentStreams: 20, headerTimeout: 10_000, bodyTimeout: 30_000 };
 
 function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const header = Buffer.alloc(9);

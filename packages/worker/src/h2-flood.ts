@@ -11,7 +11,7 @@
 //   whose header block spans more than 8 CONTINUATION frames, with GOAWAY.
 import { constants, type Http2Session, type SecureServerOptions, type ServerHttp2Stream } from 'node:http2';
 import type { Config } from '@aerys-cluster/shared';
-import { countClose } from './slow-clients.js';
+import { countClose, watchHttp2Body } from './slow-clients.js';
 
 /** Node options that bound what one HTTP/2 session may cost; spread into createServer's options. */
 export function http2FloodOptions(config: Pick<Config, 'maxFramesPerSecond' | 'maxConcurrentStreams'>): SecureServerOptions {
@@ -92,8 +92,13 @@ function sessionOnError(this: Http2Session, error: NodeJS.ErrnoException): void 
   if (flood) countClose('http2_flood', this.socket?.remoteAddress);
 }
 
-/** Attaches the control-frame budget to a new server session. */
-export function guardHttp2Session(session: Http2Session, config: Pick<Config, 'maxFramesPerSecond'>): void {
+/**
+ * Attaches the control-frame budget to a new server session, and the body deadline
+ * (headerTimeout + bodyTimeout, as for HTTP/1.1) to each of its streams.
+ */
+export function guardHttp2Session(session: Http2Session, config: Pick<Config, 'maxFramesPerSecond' | 'headerTimeout' | 'bodyTimeout'>): void {
+  const bodyDeadline = config.headerTimeout + config.bodyTimeout;
+  session.on('stream', (stream: ServerHttp2Stream) => watchHttp2Body(stream, bodyDeadline));
   budgets.set(session, new FrameBudget(config.maxFramesPerSecond * 2, config.maxFramesPerSecond));
   session.on('error', sessionOnError);
   session.on('ping', sessionOnPing);

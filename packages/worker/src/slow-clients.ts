@@ -4,6 +4,7 @@
 // connections whose pending output made no progress for writeTimeout. Every connection closed
 // this way is counted by reason.
 import type { IncomingMessage, Server } from 'node:http';
+import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Config, Logger } from '@aerys-cluster/shared';
 
@@ -144,4 +145,22 @@ export class WriteDeadline {
       socket.resetAndDestroy();
     }
   }
+}
+
+/**
+ * Cancels an HTTP/2 stream whose request body is still arriving `deadlineMs` after its HEADERS,
+ * the HTTP/2 form of the slow POST deadline (Node's requestTimeout covers HTTP/1.1 only). A
+ * stream whose body is complete is left alone; the write deadline covers its response.
+ */
+export function watchHttp2Body(stream: ServerHttp2Stream, deadlineMs: number): void {
+  if (stream.endAfterHeaders) return;
+  const timer = setTimeout(() => {
+    if (stream.closed || stream.destroyed) return;
+    // OPEN means the peer has not sent END_STREAM yet; HALF_CLOSED_REMOTE means the body is complete.
+    if (stream.state.state !== http2Constants.NGHTTP2_STREAM_STATE_OPEN) return;
+    countClose('body_timeout', stream.session?.socket?.remoteAddress);
+    stream.close(http2Constants.NGHTTP2_CANCEL);
+  }, deadlineMs);
+  timer.unref();
+  stream.once('close', () => clearTimeout(timer));
 }
