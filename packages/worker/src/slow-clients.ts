@@ -59,6 +59,7 @@ function requestOnStart(req: IncomingMessage): void {
 /** The status line Node's default clientError handler sends for each parser error class. */
 function responseFor(code: string | undefined): { status: string; reason: ClientCloseReason } {
   if (code === 'HPE_HEADER_OVERFLOW') return { status: '431 Request Header Fields Too Large', reason: 'header_too_large' };
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return { status: '413 Payload Too Large', reason: 'bad_request' };
   return { status: '400 Bad Request', reason: 'bad_request' };
 }
 
