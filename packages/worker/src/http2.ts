@@ -95,3 +95,15 @@ function sessionOnError(this: Http2Session): void {
   // Protocol errors and resets from clients end the session; Node has already sent GOAWAY.
   this.destroy();
 }
+
+/**
+ * Size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113, section 6.5.2):
+ * name and value lengths plus 32 bytes per field. `rawHeaders` alternates names and values.
+ */
+export function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    size += Buffer.byteLength(rawHeaders[i] ?? '') + Buffer.byteLength(rawHeaders[i + 1] ?? '') + 32;
+  }
+  return size;
+}

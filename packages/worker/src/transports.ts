@@ -11,7 +11,9 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import type { Config, Logger } from '@aerys-cluster/shared';
 import type { Transport } from './gateway.js';
 import type { HttpRequest, HttpResponse, RequestListener } from './http-types.js';
-import { Http2Sessions } from './http2.js';
+import { Http2ServerRequest } from 'node:http2';
+import { sendError } from './handler.js';
+import { Http2Sessions, headerListSize } from './http2.js';
 import { createHttp1Server } from './http1.js';
 import { detectProtocol } from './preface.js';
 import { loadTlsOptions } from './tls.js';
@@ -61,7 +63,14 @@ export class ProtocolStack {
   }
 
   private trackInFlight(listener: RequestListener): RequestListener {
+    const maxHeaderSize = this.options.config.maxHeaderSize;
     return (req: HttpRequest, res: HttpResponse) => {
+      // nghttp2 enforces maxHeaderSize only once the client has acknowledged the SETTINGS, so the
+      // streams of the client's first flight are checked here.
+      if (req instanceof Http2ServerRequest && headerListSize(req.rawHeaders) > maxHeaderSize) {
+        sendError(res, 431);
+        return;
+      }
       if (res instanceof ServerResponse) {
         this.inFlight.add(res);
         res.once('close', () => this.inFlight.delete(res));
