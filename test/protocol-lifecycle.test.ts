@@ -23,7 +23,7 @@ test('connections close after maxRequestsPerConnection, when idle, and on drain'
       ],
       maxRequestsPerConnection: 3,
       connectionTimeout: IDLE_MS,
-      websocket: { closePeriod: '1s' },
+      websocket: { closePeriod: '1s', maxFramesPerSecond: 20 },
     },
   });
   t.after(() => cluster.stop());
@@ -58,6 +58,16 @@ test('connections close after maxRequestsPerConnection, when idle, and on drain'
       else assert.match(response, /connection: close/i, 'the third response closes it');
     }
     await connection.closed;
+  });
+
+  await t.test('WebSocket message flood closes with 1008', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${plainPort}/ws`);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    // 20 frames per second averaged over 3 seconds allows a burst of 60 frames.
+    for (let i = 0; i < 200; i++) ws.send(`message ${i}`);
+    assert.equal(await closed, 1008);
   });
 
   await t.test('SIGTERM closes WebSockets with 1001 and sends GOAWAY', async () => {
