@@ -119,7 +119,7 @@ interface StreamStats {
   running: number;
 }
 
-/** The stream statistics of the worker with `pid`, asking fresh connections until that worker answers. */
+/** Fetches the stream statistics of the worker with `pid` over fresh connections until that worker responds. */
 async function streamStatsOf(pid: number): Promise<StreamStats> {
   for (let attempt = 0; attempt < 40; attempt++) {
     const response = await exchange('http1', plainPort, '/stream-stats');
@@ -289,7 +289,7 @@ test('Expect: 100-continue gets 100, 413 or 417 before the body', async () => {
   const tooLarge = await rawExchange(plainPort, `POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${MAX_BODY + 1}\r\nExpect: 100-continue\r\n\r\n`, 3000);
   assert.match(tooLarge, /^HTTP\/1\.1 413 /, 'no 100 Continue for a body over the limit');
 
-  // Node answers 417 and keeps the connection open, so the exchange ends at the timeout.
+  // Node responds with 417 and keeps the connection open, so the exchange ends at the timeout.
   const unknown = await rawExchange(plainPort, 'POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: something-else\r\n\r\n', 500);
   assert.match(unknown, /^HTTP\/1\.1 417 /);
 });
@@ -342,8 +342,8 @@ test('rejected 200 MiB body does not grow worker memory', async () => {
   assert.equal(outcome.sent, total, 'the server drops the rest of the body instead of resetting the upload');
 
   // Read buffers become garbage at the rate the body arrives, so the peak rises by some tens of
-  // MiB before the collector runs (20 MiB and 400 MiB uploads peaked about as high as 200 MiB);
-  // a body that was buffered would add its full 200 MiB.
+  // MiB before the collector runs. Uploads of 20 MiB and 400 MiB peaked about as high as 200 MiB,
+  // while a buffered body would add its full 200 MiB.
   const afterUpload = await maxRssByWorker();
   for (const [pid, maxRss] of afterUpload) {
     const growthKiB = maxRss - (before.get(pid) ?? maxRss);

@@ -28,7 +28,7 @@ export interface Exchange {
 
 export type Transport = 'http1' | 'https1' | 'h2c' | 'h2';
 
-/** One request on a fresh connection over `transport`. */
+/** Sends one request on a fresh connection over `transport`. */
 export function exchange(transport: Transport, port: number, path: string, options: ExchangeOptions = {}): Promise<Exchange> {
   if (transport === 'h2c' || transport === 'h2') return exchangeHttp2(transport === 'h2' ? `https://localhost:${port}` : `http://127.0.0.1:${port}`, path, options);
   return exchangeHttp1(transport === 'https1', port, path, options);
@@ -69,7 +69,7 @@ async function exchangeHttp2(authority: string, path: string, options: ExchangeO
   }
 }
 
-/** One request on an open HTTP/2 session; rejects with the stream's error (such as a reset). */
+/** Sends one request on an open HTTP/2 session; rejects with the stream's error, such as a reset. */
 export function requestOnSession(session: ClientHttp2Session, path: string, options: ExchangeOptions = {}): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': options.method ?? 'GET', ':path': path, ...options.headers });

@@ -3,8 +3,8 @@
 // - HTTP/1.1, Content-Length over the limit: nothing was read, so the connection closes after
 //   the 413 instead of reading an announced body that may be gigabytes.
 // - HTTP/1.1, body that passed the limit while it was read: readBody keeps the request flowing
-//   without a listener, so Node reads and drops the rest, and the client, which is still sending,
-//   reads the 413 instead of a connection reset. bodyTimeout bounds how long that takes.
+//   without a listener, so Node reads and drops the rest. The client, which is still sending,
+//   then reads the 413 instead of a connection reset. bodyTimeout bounds how long that takes.
 // - HTTP/2: the stream is reset with NO_ERROR once the response is out (RFC 9113, section 8.1: a
 //   server may answer before the request is complete and then ask the client to stop sending).
 import { constants, Http2ServerRequest } from 'node:http2';

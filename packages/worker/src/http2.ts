@@ -26,7 +26,7 @@ export class Http2Sessions {
     this.server = createServer(
       {
         settings: {
-          // nghttp2 answers streams over this limit with RST_STREAM(REFUSED_STREAM).
+          // nghttp2 resets streams over this limit with RST_STREAM(REFUSED_STREAM).
           maxConcurrentStreams: config.maxConcurrentStreams,
           // A header block over this size gets the stream reset; the session stays up.
           maxHeaderListSize: config.maxHeaderSize,
@@ -63,8 +63,10 @@ export class Http2Sessions {
     this.state.set(session, { requests: 0, openStreams: 0 });
     session.once('close', () => this.open.delete(session));
     session.on('error', sessionOnError);
-    // The timeout fires after connectionTimeout without any frame; a session with open streams
-    // (a long poll, a slow upload) is left to the request timeouts instead.
+    // The timeout fires after connectionTimeout without any frame. A session with open streams
+    // (a long poll, a slow upload) stays open.
+    // NOTE: no timeout bounds an HTTP/2 stream that stays silent; headerTimeout and bodyTimeout
+    // apply to HTTP/1.1 only.
     session.setTimeout(this.config.connectionTimeout, () => {
       if ((this.state.get(session)?.openStreams ?? 0) === 0) closeGracefully(session);
     });

@@ -85,7 +85,7 @@ export class ProtocolStack {
       return;
     }
     // RFC 9110, section 7.8: a server may ignore Upgrade. Node has already detached the parser,
-    // so the request is answered on its own response object and the connection closes after it.
+    // so the request is served on its own response object and the connection closes after it.
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
@@ -111,7 +111,7 @@ export class CleartextTransport implements Transport {
         this.stack.http2.accept(socket);
         return;
       }
-      // Node's HTTP/1.1 parser reads the socket's handle directly and never sees bytes put back
+      // Node's HTTP/1.1 parser reads the socket's handle directly and never reads bytes put back
       // into the stream; resuming the stream replays them through its 'data' listener.
       this.stack.http1.emit('connection', socket);
       socket.resume();
