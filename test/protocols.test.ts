@@ -114,6 +114,7 @@ interface StreamStats {
   pid: number;
   maxBuffered: number;
   waits: number;
+  lastStreamBytes: number;
   completed: number;
   rejected: number;
   running: number;
@@ -186,14 +187,16 @@ test('slow reader keeps buffered bytes under softStreamCap plus one chunk', asyn
   }
 });
 
-test('stream() rejects when the client disconnects', async () => {
+test('stalled reader holds the producer; disconnect rejects stream()', async (t) => {
+  const total = 50 * MiB;
   for (const transport of ['http1', 'h2c'] as const) {
-    const pid = await new Promise<number>((resolve, reject) => {
+    // The client reads the first chunk, then stops reading, and `disconnect` drops the connection.
+    const { pid, disconnect } = await new Promise<{ pid: number; disconnect: () => void }>((resolve, reject) => {
       if (transport === 'http1') {
-        const req = httpRequest({ host: '127.0.0.1', port: plainPort, path: `/stream?bytes=${50 * MiB}`, agent: false }, (res) => {
+        const req = httpRequest({ host: '127.0.0.1', port: plainPort, path: `/stream?bytes=${total}`, agent: false }, (res) => {
           res.once('data', () => {
-            req.destroy();
-            resolve(Number(res.headers['x-worker-pid']));
+            res.pause();
+            resolve({ pid: Number(res.headers['x-worker-pid']), disconnect: () => req.destroy() });
           });
         });
         req.on('error', () => undefined);
@@ -201,15 +204,23 @@ test('stream() rejects when the client disconnects', async () => {
         return;
       }
       const session = openSession(`http://127.0.0.1:${plainPort}`);
-      const stream = session.request({ ':path': `/stream?bytes=${50 * MiB}` });
+      const stream = session.request({ ':path': `/stream?bytes=${total}` });
       stream.on('response', (headers) => {
         stream.once('data', () => {
-          session.destroy();
-          resolve(Number(headers['x-worker-pid']));
+          stream.pause();
+          resolve({ pid: Number(headers['x-worker-pid']), disconnect: () => session.destroy() });
         });
       });
       stream.on('error', reject);
     });
+
+    await sleep(700);
+    const stalled = await streamStatsOf(pid);
+    assert.equal(stalled.running, 1, `the ${transport} stream in worker ${pid} is still running`);
+    // Kernel socket buffers on loopback take a few MiB; everything past them waits in stream().
+    assert.ok(stalled.lastStreamBytes < total / 4, `worker ${pid} produced ${stalled.lastStreamBytes} bytes for a stalled ${transport} reader`);
+    t.diagnostic(`${transport}: a stalled reader let worker ${pid} produce ${stalled.lastStreamBytes} of ${total} bytes`);
+    disconnect();
 
     let stats = await streamStatsOf(pid);
     for (let attempt = 0; attempt < 20 && stats.running > 0; attempt++) {

@@ -56,6 +56,10 @@ export function readBody(req: HttpRequest, options: ReadBodyOptions = {}): Promi
     return Promise.reject(new RangeError(`readBody: maxSize must be a non-negative integer of bytes, got ${String(options.maxSize)}.`));
   }
 
+  if (req.readableEnded || req.readableDidRead) {
+    return Promise.reject(new Error('readBody: the request body has already been read; call readBody once per request, before reading `req` otherwise.'));
+  }
+
   const announced = announcedLength(req);
   if (announced !== null && announced > limit) return Promise.reject(new BodyTooLargeError(limit, announced, true));
 

@@ -25,7 +25,9 @@ export function bufferedBytes(res: HttpResponse): number {
 }
 
 function isGone(res: HttpResponse): boolean {
-  return res.destroyed || (res.socket?.destroyed ?? true);
+  // A pipelined HTTP/1.1 response has no socket until the responses before it are done.
+  if (res instanceof ServerResponse) return res.destroyed || (res.socket?.destroyed ?? false);
+  return res.stream.destroyed || res.stream.closed;
 }
 
 /**

@@ -5,7 +5,7 @@
 //   cleartext listener: first bytes == HTTP/2 preface ? HTTP/2 (h2c) : HTTP/1.1 (+ WebSocket)
 //   TLS listener:       handshake, then ALPN "h2" ? HTTP/2 : HTTP/1.1 (+ WebSocket)
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Config, Logger } from '@aerys-cluster/shared';
@@ -86,11 +86,15 @@ export class ProtocolStack {
     }
     // RFC 9110, section 7.8: a server may ignore Upgrade. Node has already detached the parser,
     // so the request is served on its own response object and the connection closes after it.
+    if (!(socket instanceof Socket)) {
+      socket.destroy();
+      return;
+    }
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
-    res.assignSocket(socket as Socket);
+    res.assignSocket(socket);
     res.once('finish', () => {
-      res.detachSocket(socket as Socket);
+      res.detachSocket(socket);
       socket.end();
     });
     this.options.listener(req, res);
