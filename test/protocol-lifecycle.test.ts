@@ -23,7 +23,7 @@ test('connections close after maxRequestsPerConnection, when idle, and on drain'
       ],
       maxRequestsPerConnection: 3,
       connectionTimeout: IDLE_MS,
-      websocket: { closePeriod: '1s', maxFramesPerSecond: 20 },
+      websocket: { closePeriod: '1s', maxFramesPerSecond: 20, perMessageDeflate: true },
     },
   });
   t.after(() => cluster.stop());
@@ -65,6 +65,7 @@ test('connections close after maxRequestsPerConnection, when idle, and on drain'
     const closed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
     ws.on('error', () => undefined);
     await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    assert.match(ws.extensions, /permessage-deflate/, 'perMessageDeflate: true enables compression');
     // 20 frames per second averaged over 3 seconds allows a burst of 60 frames.
     for (let i = 0; i < 200; i++) ws.send(`message ${i}`);
     assert.equal(await closed, 1008);

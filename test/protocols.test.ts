@@ -181,7 +181,7 @@ test('slow reader keeps buffered bytes under softStreamCap plus one chunk', asyn
     const { pid, received } = await read(bytes);
     assert.equal(received, bytes);
     const stats = await streamStatsOf(pid);
-    assert.ok(stats.waits > 0, `stream() never had to wait in worker ${pid}, so the reader was not slow enough`);
+    assert.ok(stats.waits > 0, `stream() never reached softStreamCap in worker ${pid}, so the cap was not exercised`);
     assert.ok(stats.maxBuffered <= SOFT_STREAM_CAP + CHUNK, `worker ${pid} buffered ${stats.maxBuffered} bytes, over ${SOFT_STREAM_CAP + CHUNK}`);
     t.diagnostic(`${read.name}: worker ${pid} max buffered ${stats.maxBuffered} bytes, stream() waited ${stats.waits} times`);
   }
@@ -405,7 +405,7 @@ test('sixth concurrent stream is refused at maxConcurrentStreams 5', async () =>
   }
 });
 
-function echoOnce(url: string, message: string | Buffer): Promise<{ reply: Buffer | null; code: number }> {
+function echoOnce(url: string, message: string | Buffer): Promise<{ reply: Buffer | null; code: number; extensions: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { ca: DEV_CA });
     let reply: Buffer | null = null;
@@ -414,7 +414,7 @@ function echoOnce(url: string, message: string | Buffer): Promise<{ reply: Buffe
       reply = data;
       ws.close(1000);
     });
-    ws.on('close', (code) => resolve({ reply, code }));
+    ws.on('close', (code) => resolve({ reply, code, extensions: ws.extensions }));
     ws.on('error', (error) => {
       if (ws.readyState !== WebSocket.CLOSED) return;
       reject(error);
@@ -424,9 +424,10 @@ function echoOnce(url: string, message: string | Buffer): Promise<{ reply: Buffe
 
 test('WebSocket echo over ws:// and wss://', async () => {
   for (const url of [`ws://127.0.0.1:${plainPort}/ws`, `wss://localhost:${tlsPort}/ws`]) {
-    const { reply, code } = await echoOnce(url, `ping over ${url}`);
+    const { reply, code, extensions } = await echoOnce(url, `ping over ${url}`);
     assert.equal(reply?.toString(), `ping over ${url}`);
     assert.equal(code, 1000);
+    assert.equal(extensions, '', 'permessage-deflate is off by default');
   }
 });
 
