@@ -1,7 +1,12 @@
 // Configuration of the demo cluster started by `npm start`. Every option not set here keeps its
 // default; docs/configuration.md lists them all.
 export default {
-  listen: [{ host: '127.0.0.1', port: 8080 }],
+  listen: [
+    // Cleartext: HTTP/1.1, HTTP/2 with prior knowledge (h2c) and ws://.
+    { host: '127.0.0.1', port: 8080 },
+    // TLS: HTTP/2 or HTTP/1.1 by ALPN, and wss://. The certificate is a development-only one.
+    { host: '127.0.0.1', port: 8443, tls: { cert: './tls/localhost-cert.pem', key: './tls/localhost-key.pem' } },
+  ],
   workers: 2,
   root: './site',
   app: './app.mjs',

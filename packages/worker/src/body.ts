@@ -9,8 +9,8 @@ export interface ReadBodyOptions {
 }
 
 /**
- * Raised by readBody when the body is larger than the limit. The pipeline answers an uncaught one
- * with 413 (HTTP/1.1 with `Connection: close`, HTTP/2 with a stream reset after the response).
+ * Raised by readBody when the body is larger than the limit. The pipeline responds to an uncaught
+ * one with 413 and keeps the rest of the body from being buffered (see body-limit.ts).
  */
 export class BodyTooLargeError extends Error {
   readonly code = 'AERYS_BODY_TOO_LARGE';
@@ -44,8 +44,8 @@ function announcedLength(req: HttpRequest): number | null {
 
 /**
  * Reads the whole request body. Rejects with BodyTooLargeError at once when Content-Length
- * announces more than the limit (the body is not read), or as soon as the bytes received pass it;
- * the bytes already received are then released and the rest is discarded, not buffered.
+ * announces more than the limit, without reading the body. Otherwise it rejects as soon as the
+ * bytes received pass the limit, releases them, and lets the rest be discarded unbuffered.
  * For a client that sent `Expect: 100-continue`, `100 Continue` goes out only when the announced
  * length fits the limit.
  */
@@ -54,6 +54,10 @@ export function readBody(req: HttpRequest, options: ReadBodyOptions = {}): Promi
   const limit = options.maxSize ?? context?.maxBodySize ?? DEFAULT_LIMITS.maxBodySize;
   if (!Number.isSafeInteger(limit) || limit < 0) {
     return Promise.reject(new RangeError(`readBody: maxSize must be a non-negative integer of bytes, got ${String(options.maxSize)}.`));
+  }
+
+  if (req.readableEnded || req.readableDidRead) {
+    return Promise.reject(new Error('readBody: the request body has already been read; call readBody once per request, before reading `req` otherwise.'));
   }
 
   const announced = announcedLength(req);
@@ -86,8 +90,8 @@ function collect(req: HttpRequest, limit: number): Promise<Buffer> {
       }
       cleanup();
       chunks = [];
-      // Keep the request flowing so the rest is read and dropped instead of piling up in buffers;
-      // the pipeline closes the connection (HTTP/1.1) or resets the stream (HTTP/2) after 413.
+      // The request keeps flowing without a 'data' listener, so the rest is read and dropped
+      // instead of piling up in buffers. Under HTTP/2 the pipeline resets the stream after 413.
       req.resume();
       reject(new BodyTooLargeError(limit, size, false));
     };

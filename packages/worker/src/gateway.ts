@@ -1,7 +1,6 @@
 // The gateway receives the sockets the master hands over and gives each to the transport of its
 // listener. It is the one place that knows every open connection, so draining starts here.
 import type { Socket } from 'node:net';
-import type { Server } from 'node:http';
 import type { Config, Logger } from '@aerys-cluster/shared';
 import { ConnectionRegistry } from './connections.js';
 
@@ -10,19 +9,6 @@ export interface Transport {
   accept(socket: Socket): void;
   /** Starts draining: close idle connections, finish in-flight requests. */
   drain(): void;
-}
-
-/** HTTP/1.1 over cleartext TCP. */
-export class Http1Transport implements Transport {
-  constructor(private readonly server: Server) {}
-
-  accept(socket: Socket): void {
-    this.server.emit('connection', socket);
-  }
-
-  drain(): void {
-    this.server.closeIdleConnections();
-  }
 }
 
 export class Gateway {

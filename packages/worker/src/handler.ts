@@ -55,7 +55,7 @@ export function createPipeline(options: PipelineOptions): (req: HttpRequest, res
 
   const applicationFailed = (req: HttpRequest, res: HttpResponse, error: unknown): void => {
     if (error instanceof BodyTooLargeError) {
-      sendBodyTooLarge(req, res);
+      sendBodyTooLarge(req, res, error.announced);
       return;
     }
     log.error({ err: error, method: req.method, path: req.url }, 'application error');

@@ -27,7 +27,7 @@ export class Http2Sessions {
     this.server = createServer(
       {
         settings: {
-          // nghttp2 answers streams over this limit with RST_STREAM(REFUSED_STREAM).
+          // nghttp2 resets streams over this limit with RST_STREAM(REFUSED_STREAM).
           maxConcurrentStreams: config.maxConcurrentStreams,
           // A header block over this size gets the stream reset; the session stays up.
           maxHeaderListSize: config.maxHeaderSize,
@@ -66,8 +66,10 @@ export class Http2Sessions {
     guardHttp2Session(session, this.config);
     session.once('close', () => this.open.delete(session));
     session.on('error', sessionOnError);
-    // The timeout fires after connectionTimeout without any frame; a session with open streams
-    // (a long poll, a slow upload) is left to the request timeouts instead.
+    // The timeout fires after connectionTimeout without any frame. A session with open streams
+    // (a long poll, a slow upload) stays open.
+    // NOTE: no timeout bounds an HTTP/2 stream that stays silent; headerTimeout and bodyTimeout
+    // apply to HTTP/1.1 only.
     session.setTimeout(this.config.connectionTimeout, () => {
       if ((this.state.get(session)?.openStreams ?? 0) === 0) closeGracefully(session);
     });
@@ -97,4 +99,16 @@ function closeGracefully(session: Http2Session): void {
 function sessionOnError(this: Http2Session): void {
   // Protocol errors and resets from clients end the session; Node has already sent GOAWAY.
   this.destroy();
+}
+
+/**
+ * Size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113, section 6.5.2):
+ * name and value lengths plus 32 bytes per field. `rawHeaders` alternates names and values.
+ */
+export function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    size += Buffer.byteLength(rawHeaders[i] ?? '') + Buffer.byteLength(rawHeaders[i + 1] ?? '') + 32;
+  }
+  return size;
 }

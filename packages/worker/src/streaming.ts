@@ -1,6 +1,6 @@
-// Streaming a response with back-pressure. The application awaits each stream() call; the promise
-// holds the producer while the response's buffered output is at or over softStreamCap, so a slow
-// client costs at most softStreamCap plus one chunk of memory per stream.
+// Streaming a response with back-pressure. The application awaits each stream() call, and the
+// promise keeps the producer waiting while the response's buffered output is at or over
+// softStreamCap, so a slow client costs at most softStreamCap plus one chunk of memory per stream.
 import { ServerResponse } from 'node:http';
 import type { HttpResponse } from './http-types.js';
 import { DEFAULT_LIMITS, contextOfResponse } from './request-context.js';
@@ -25,7 +25,9 @@ export function bufferedBytes(res: HttpResponse): number {
 }
 
 function isGone(res: HttpResponse): boolean {
-  return res.destroyed || (res.socket?.destroyed ?? true);
+  // A pipelined HTTP/1.1 response has no socket until the responses before it are done.
+  if (res instanceof ServerResponse) return res.destroyed || (res.socket?.destroyed ?? false);
+  return res.stream.destroyed || res.stream.closed;
 }
 
 /**

@@ -5,13 +5,15 @@
 //   cleartext listener: first bytes == HTTP/2 preface ? HTTP/2 (h2c) : HTTP/1.1 (+ WebSocket)
 //   TLS listener:       handshake, then ALPN "h2" ? HTTP/2 : HTTP/1.1 (+ WebSocket)
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Config, Logger } from '@aerys-cluster/shared';
 import type { Transport } from './gateway.js';
 import type { HttpRequest, HttpResponse, RequestListener } from './http-types.js';
-import { Http2Sessions } from './http2.js';
+import { Http2ServerRequest } from 'node:http2';
+import { sendError } from './handler.js';
+import { Http2Sessions, headerListSize } from './http2.js';
 import { createHttp1Server } from './http1.js';
 import { detectProtocol } from './preface.js';
 import { loadTlsOptions } from './tls.js';
@@ -61,7 +63,14 @@ export class ProtocolStack {
   }
 
   private trackInFlight(listener: RequestListener): RequestListener {
+    const maxHeaderSize = this.options.config.maxHeaderSize;
     return (req: HttpRequest, res: HttpResponse) => {
+      // nghttp2 enforces maxHeaderSize only once the client has acknowledged the SETTINGS, so the
+      // streams of the client's first flight are checked here.
+      if (req instanceof Http2ServerRequest && headerListSize(req.rawHeaders) > maxHeaderSize) {
+        sendError(res, 431);
+        return;
+      }
       if (res instanceof ServerResponse) {
         this.inFlight.add(res);
         res.once('close', () => this.inFlight.delete(res));
@@ -76,12 +85,16 @@ export class ProtocolStack {
       return;
     }
     // RFC 9110, section 7.8: a server may ignore Upgrade. Node has already detached the parser,
-    // so the request is answered on its own response object and the connection closes after it.
+    // so the request is served on its own response object and the connection closes after it.
+    if (!(socket instanceof Socket)) {
+      socket.destroy();
+      return;
+    }
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
-    res.assignSocket(socket as Socket);
+    res.assignSocket(socket);
     res.once('finish', () => {
-      res.detachSocket(socket as Socket);
+      res.detachSocket(socket);
       socket.end();
     });
     this.options.listener(req, res);
@@ -102,7 +115,7 @@ export class CleartextTransport implements Transport {
         this.stack.http2.accept(socket);
         return;
       }
-      // Node's HTTP/1.1 parser reads the socket's handle directly and never sees bytes put back
+      // Node's HTTP/1.1 parser reads the socket's handle directly and never reads bytes put back
       // into the stream; resuming the stream replays them through its 'data' listener.
       this.stack.http1.emit('connection', socket);
       socket.resume();

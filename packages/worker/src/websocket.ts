@@ -4,7 +4,7 @@
 //
 //   server                                   client
 //     | --- close(1001 / 1008) ---------------> |
-//     |                                         |   the client answers within closePeriod,
+//     |                                         |   the client responds within closePeriod,
 //     | <-------------------------- close ----- |   or the socket is destroyed
 //     | --- TCP FIN ---------------------------> |
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
@@ -67,7 +67,7 @@ export class WebSocketGateway {
       rejectHandshake(socket, 503);
       return;
     }
-    // ws answers an invalid handshake (version, key, method) with 400 itself.
+    // ws responds to an invalid handshake (version, key, method) with 400 itself.
     this.server.handleUpgrade(req, socket, head, (ws) => this.open(ws, req, socket));
   }
 
