@@ -1,132 +1,272 @@
 // Static files from `root`. A request reaches the file server only for GET and HEAD, and only a
-// path that names an existing regular file (or a directory with an index file) inside `root` is
-// served; everything else falls through to the application.
-import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
-import type { HttpRequest, HttpResponse } from './http-types.js';
-import { contentType } from 'mime-types';
+// path that names an existing regular file (or a directory with an index file, or a listing when
+// listings are on) inside `root` is served; everything else falls through to the application.
+import { realpath } from 'node:fs/promises';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlib, createBrotliCompress, createGzip, gzip, type BrotliOptions, type ZlibOptions } from 'node:zlib';
 import type { StaticConfig } from '@aerys-cluster/shared';
+import { compileGlob } from './glob.js';
+import { FileCache, closeFd, openVersion, readOpened, type FileEntry, type FileVersion, type OpenedFile, type Representation } from './static-cache.js';
+import { acceptedCodings, coalesceRanges, evaluatePreconditions, ifRangeMatches, makeEtag, parseRange, type ByteRange, type Coding } from './static-http.js';
+import { renderListing } from './static-listing.js';
+import { encodePath, hasDotSegment, parseRequestPath, type RequestPath } from './static-path.js';
+import { MULTIPART_TYPE, layoutMultipart, sendBuffer, sendCompressed, sendMultipart, sendOpened } from './static-send.js';
+
+export { parseRequestPath } from './static-path.js';
 
 /** What the file server did with a request. */
 export type StaticOutcome = 'served' | 'pass' | 'bad-request';
 
-/**
- * Splits a request target into decoded path segments, or returns null when the target is not a
- * path a file can have: a decoding error, an encoded separator or NUL, a `.` or `..` segment.
- * Absolute-form targets (`http://host/path`) use their path.
- */
-export function parseRequestPath(target: string): string[] | null | 'malformed' {
-  let path = target;
-  const query = path.search(/[?#]/);
-  if (query !== -1) path = path.slice(0, query);
-  if (/^https?:\/\//i.test(path)) {
-    const slash = path.indexOf('/', path.indexOf('//') + 2);
-    path = slash === -1 ? '/' : path.slice(slash);
-  }
-  if (!path.startsWith('/')) return 'malformed';
+// Brotli quality 5 and gzip level 6 trade ratio for speed, since on-the-fly compression runs on
+// the request path; precompressed siblings are the place for maximum compression.
+const BROTLI_OPTIONS: BrotliOptions = { params: { [zlib.BROTLI_PARAM_QUALITY]: 5 } };
+const GZIP_OPTIONS: ZlibOptions = { level: 6 };
+const brotliAsync = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
 
-  const segments: string[] = [];
-  for (const raw of path.split('/').slice(1)) {
-    let segment: string;
-    try {
-      segment = decodeURIComponent(raw);
-    } catch {
-      return 'malformed';
-    }
-    if (segment.includes('/') || segment.includes('\\') || segment.includes('\0')) return null;
-    if (segment === '.' || segment === '..') return null;
-    segments.push(segment);
-  }
-  return segments;
+/** The body of a response, with the validators of the bytes it will send. */
+interface Source {
+  version: FileVersion;
+  body: Buffer | null;
+  opened: OpenedFile | null;
 }
 
-function isInside(root: string, path: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+function release(source: Source): void {
+  if (source.opened) closeFd(source.opened.fd);
 }
 
 export class StaticFiles {
-  private realRoot: string | null = null;
+  private cache: FileCache | null = null;
+  private root: string | null = null;
+  private readonly rules: ReadonlyArray<{ pattern: RegExp; value: string }>;
+  private readonly cacheControl = new WeakMap<FileEntry, string>();
 
   constructor(
-    private readonly root: string,
+    private readonly configuredRoot: string,
     private readonly options: StaticConfig,
-  ) {}
+  ) {
+    this.rules = options.cacheControl.map((rule) => ({ pattern: compileGlob(rule.pattern), value: rule.value }));
+  }
 
   /** Serves the request from disk when a file matches; 'pass' means the application should answer. */
-  async serve(req: HttpRequest, res: HttpResponse): Promise<StaticOutcome> {
-    const segments = parseRequestPath(req.url ?? '/');
-    if (segments === 'malformed') return 'bad-request';
-    if (segments === null) return 'pass';
-    if (!this.options.dotfiles && segments.some((segment) => segment.startsWith('.'))) return 'pass';
+  async serve(req: IncomingMessage, res: ServerResponse): Promise<StaticOutcome> {
+    const path = parseRequestPath(req.url ?? '/');
+    if (path === 'malformed') return 'bad-request';
+    if (path === null) return 'pass';
+    if (!this.options.dotfiles && hasDotSegment(path.segments)) return 'pass';
 
-    this.realRoot ??= await realpath(this.root);
-    const requested = join(this.realRoot, ...segments);
-    const found = await this.resolveFile(requested);
-    if (!found) return 'pass';
-
-    if (found.directory) {
-      if (!(req.url ?? '').split('?')[0]?.endsWith('/')) {
-        const [path, query] = splitQuery(req.url ?? '/');
-        res.writeHead(301, { Location: `${path}/${query}`, 'Content-Length': 0 });
-        res.end();
-        return 'served';
-      }
-      const index = await this.findIndex(requested);
-      if (!index) return 'pass';
-      this.send(req, res, index.path, index.size, index.mtime);
+    const cache = this.cache ?? (await this.open());
+    const found = await cache.lookup(path.key, path.segments);
+    if (found.kind === 'missing') return 'pass';
+    if (found.kind === 'file') {
+      // `/file.txt/` names a directory that does not exist.
+      if (path.trailingSlash) return 'pass';
+      await this.sendFile(req, res, path.key, found);
       return 'served';
     }
 
-    this.send(req, res, found.path, found.size, found.mtime);
+    if (!path.trailingSlash) {
+      this.redirectToDirectory(req, res, path);
+      return 'served';
+    }
+    for (const name of this.options.index) {
+      const key = path.key + name;
+      const index = await cache.lookup(key, [...path.segments, name]);
+      if (index.kind !== 'file') continue;
+      await this.sendFile(req, res, key, index);
+      return 'served';
+    }
+    if (!this.options.listings || this.root === null) return 'pass';
+    const html = await renderListing(this.root, found.path, encodePath(path.segments, true), this.options.dotfiles);
+    const body = Buffer.from(html);
+    const headers = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
+    sendBuffer(res, 200, headers, body, req.method === 'HEAD');
     return 'served';
   }
 
-  private async resolveFile(path: string): Promise<{ path: string; directory: boolean; size: number; mtime: Date } | null> {
-    let real: string;
-    try {
-      real = await realpath(path);
-    } catch {
-      return null;
-    }
-    // A symbolic link inside root may point anywhere; only targets inside root are served.
-    if (!this.realRoot || !isInside(this.realRoot, real)) return null;
-
-    const info = await stat(real).catch(() => null);
-    if (!info) return null;
-    if (info.isDirectory()) return { path: real, directory: true, size: 0, mtime: info.mtime };
-    if (!info.isFile()) return null;
-    return { path: real, directory: false, size: info.size, mtime: info.mtime };
-  }
-
-  private async findIndex(directory: string): Promise<{ path: string; size: number; mtime: Date } | null> {
-    for (const name of this.options.index) {
-      const found = await this.resolveFile(join(directory, name));
-      if (found && !found.directory) return found;
-    }
-    return null;
-  }
-
-  private send(req: HttpRequest, res: HttpResponse, path: string, size: number, mtime: Date): void {
-    const type = contentType(path.slice(path.lastIndexOf(sep) + 1)) || 'application/octet-stream';
-    res.writeHead(200, {
-      'Content-Type': type,
-      'Content-Length': size,
-      'Last-Modified': mtime.toUTCString(),
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': this.options.defaultCacheControl,
+  /** Resolves root once; symbolic links in the root path itself are allowed. */
+  private async open(): Promise<FileCache> {
+    this.root = await realpath(this.configuredRoot);
+    this.cache ??= new FileCache(this.root, {
+      ttlMs: this.options.statCacheTtl,
+      maxEntries: this.options.cacheMaxEntries,
+      maxBytes: this.options.cacheMaxBytes,
+      maxFileSize: this.options.cacheMaxFileSize,
     });
-    if (req.method === 'HEAD' || size === 0) {
-      res.end();
+    return this.cache;
+  }
+
+  /** Redirects `/dir` to `/dir/`; the Location is rebuilt from the decoded segments, so `//host/dir` cannot become an off-site redirect. */
+  private redirectToDirectory(req: IncomingMessage, res: ServerResponse, path: RequestPath): void {
+    const target = req.url ?? '/';
+    const queryStart = target.indexOf('?');
+    const query = queryStart === -1 ? '' : target.slice(queryStart);
+    res.writeHead(301, { Location: encodePath(path.segments, true) + query, 'Content-Length': 0 });
+    res.end();
+  }
+
+  private cacheControlFor(key: string, entry: FileEntry): string {
+    let value = this.cacheControl.get(entry);
+    if (value === undefined) {
+      const urlPath = `/${key}`;
+      value = this.rules.find((rule) => rule.pattern.test(urlPath))?.value ?? this.options.defaultCacheControl;
+      this.cacheControl.set(entry, value);
+    }
+    return value;
+  }
+
+  private async sendFile(req: IncomingMessage, res: ServerResponse, key: string, entry: FileEntry): Promise<void> {
+    const head = req.method === 'HEAD';
+    const codings = entry.compressible ? acceptedCodings(req.headers['accept-encoding']) : [];
+    const precompressed = codings.find((coding) => entry.variants[coding] !== undefined);
+    const liveEligible = this.options.compress && entry.compressible && entry.file.size >= this.options.compressMinSize;
+    // A Range refers to the identity bytes, so a range request is never compressed on the fly.
+    const live = precompressed === undefined && liveEligible && req.headers.range === undefined ? codings[0] : undefined;
+
+    const representation: Representation = precompressed ?? 'identity';
+    const cached = precompressed ? (entry.variants[precompressed] ?? entry.file) : entry.file;
+    const describe = (version: FileVersion): OutgoingHttpHeaders => {
+      const headers: OutgoingHttpHeaders = {
+        'Accept-Ranges': 'bytes',
+        'Cache-Control': this.cacheControlFor(key, entry),
+        'Content-Type': entry.type,
+        ETag: live ? makeEtag(version.size, version.mtimeMs, `${live}-live`) : version.etag,
+        'Last-Modified': version.lastModified,
+        'X-Content-Type-Options': 'nosniff',
+      };
+      if (entry.variants.br || entry.variants.gzip || liveEligible) headers.Vary = 'Accept-Encoding';
+      if (precompressed) headers['Content-Encoding'] = precompressed;
+      return headers;
+    };
+
+    // Preconditions run on the cached metadata first, so a 304 costs no system call.
+    let headers = describe(cached);
+    let validators = { etag: String(headers.ETag), mtimeMs: cached.mtimeMs };
+    let precondition = evaluatePreconditions(req.headers, validators);
+    if (precondition !== 'ok') {
+      this.sendPreconditionResult(res, precondition, headers, head);
       return;
     }
-    const stream = createReadStream(path);
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
-  }
-}
 
-function splitQuery(target: string): [string, string] {
-  const index = target.indexOf('?');
-  return index === -1 ? [target, ''] : [target.slice(0, index), target.slice(index)];
+    const source = await this.loadSource(key, entry, representation, cached, live !== undefined);
+    if (source.version !== cached) {
+      // The file changed on disk since it was last checked: answer for the bytes that will be sent.
+      headers = describe(source.version);
+      validators = { etag: String(headers.ETag), mtimeMs: source.version.mtimeMs };
+      precondition = evaluatePreconditions(req.headers, validators);
+      if (precondition !== 'ok') {
+        release(source);
+        this.sendPreconditionResult(res, precondition, headers, head);
+        return;
+      }
+    }
+
+    if (live) {
+      headers['Content-Encoding'] = live;
+      await this.sendLive(res, key, entry, live, headers, source, head);
+      return;
+    }
+
+    const ifRange = req.headers['if-range'];
+    const rangeAllowed = ifRangeMatches(typeof ifRange === 'string' ? ifRange : undefined, validators);
+    const range = rangeAllowed ? parseRange(req.headers.range, source.version.size) : 'ignore';
+    if (range === 'unsatisfiable') {
+      release(source);
+      const refusal = { 'Accept-Ranges': 'bytes', 'Content-Range': `bytes */${source.version.size}`, 'Content-Length': 0 };
+      sendBuffer(res, 416, refusal, null, true);
+      return;
+    }
+    if (range === 'ignore' || range.requested > this.options.maxRanges) {
+      headers['Content-Length'] = source.version.size;
+      this.sendWhole(res, 200, headers, source, null, head);
+      return;
+    }
+
+    const ranges = coalesceRanges(range.ranges);
+    const [single] = ranges;
+    if (ranges.length === 1 && single) {
+      headers['Content-Range'] = `bytes ${single.start}-${single.end}/${source.version.size}`;
+      headers['Content-Length'] = single.end - single.start + 1;
+      this.sendWhole(res, 206, headers, source, single, head);
+      return;
+    }
+    const layout = layoutMultipart(ranges, entry.type, source.version.size);
+    headers['Content-Type'] = MULTIPART_TYPE;
+    headers['Content-Length'] = layout.length;
+    if (source.opened) sendMultipart(res, headers, ranges, layout, source.opened, head);
+    else sendMultipart(res, headers, ranges, layout, source.body ?? Buffer.alloc(0), head);
+  }
+
+  /**
+   * Returns the body from the content cache, reads and caches a small file, or opens a large one
+   * for streaming. A file that changed since it was last checked is sent as it is now, with
+   * validators from the opened descriptor, and its cache entry is made stale.
+   */
+  private async loadSource(key: string, entry: FileEntry, representation: Representation, version: FileVersion, wantBuffer: boolean): Promise<Source> {
+    const cached = entry.contents.get(representation);
+    if (cached) return { version, body: cached, opened: null };
+
+    const opened = await openVersion(version, representation === 'identity' ? '' : representation);
+    const cache = this.cache as FileCache;
+    if (opened.version !== version) {
+      cache.invalidate(key);
+      return { version: opened.version, body: null, opened };
+    }
+    if (!cache.canHold(version.size) && !(wantBuffer && version.size <= this.options.cacheMaxFileSize)) {
+      return { version, body: null, opened };
+    }
+
+    let body: Buffer | null;
+    try {
+      body = await readOpened(opened);
+    } finally {
+      closeFd(opened.fd);
+    }
+    if (body === null) {
+      cache.invalidate(key);
+      throw new Error(`file ${version.path} shrank while it was read`);
+    }
+    cache.keepContent(key, entry, representation, body);
+    return { version, body, opened: null };
+  }
+
+  private sendWhole(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, source: Source, range: ByteRange | null, head: boolean): void {
+    if (source.opened) {
+      sendOpened(res, status, headers, source.opened, range, head);
+      return;
+    }
+    const body = source.body ?? Buffer.alloc(0);
+    sendBuffer(res, status, headers, range ? body.subarray(range.start, range.end + 1) : body, head);
+  }
+
+  /** Compresses on the fly: small files once into the cache, large files as a stream with chunked framing. */
+  private async sendLive(res: ServerResponse, key: string, entry: FileEntry, coding: Coding, headers: OutgoingHttpHeaders, source: Source, head: boolean): Promise<void> {
+    if (source.opened) {
+      const encoder = coding === 'br' ? createBrotliCompress(BROTLI_OPTIONS) : createGzip(GZIP_OPTIONS);
+      sendCompressed(res, headers, source.opened, encoder, head);
+      return;
+    }
+    let compressed = entry.contents.get(coding);
+    if (!compressed) {
+      const identity = source.body ?? Buffer.alloc(0);
+      compressed = coding === 'br' ? await brotliAsync(identity, BROTLI_OPTIONS) : await gzipAsync(identity, GZIP_OPTIONS);
+      if (this.cache?.canHold(compressed.length)) this.cache.keepContent(key, entry, coding, compressed);
+    }
+    headers['Content-Length'] = compressed.length;
+    sendBuffer(res, 200, headers, compressed, head);
+  }
+
+  /** 304 carries the headers a 200 would have for caches to update (RFC 9110 section 15.4.5); 412 carries none of them. */
+  private sendPreconditionResult(res: ServerResponse, status: 304 | 412, headers: OutgoingHttpHeaders, head: boolean): void {
+    if (status === 304) {
+      const { ETag, 'Last-Modified': lastModified, 'Cache-Control': cacheControl, Vary } = headers;
+      const notModified: OutgoingHttpHeaders = { ETag, 'Last-Modified': lastModified, 'Cache-Control': cacheControl };
+      if (Vary !== undefined) notModified.Vary = Vary;
+      sendBuffer(res, 304, notModified, null, true);
+      return;
+    }
+    const body = Buffer.from('412 Precondition Failed\n');
+    sendBuffer(res, 412, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'X-Content-Type-Options': 'nosniff' }, body, head);
+  }
 }
