@@ -568,6 +568,14 @@ test('listings, dotfiles and on-the-fly compression when enabled', async (t) => 
   assert.equal(header((await fetch('/data.json', { 'Accept-Encoding': 'gzip' })), 'content-encoding'), undefined, 'below compressMinSize');
   assert.equal(header((await fetch('/pixel.png', { 'Accept-Encoding': 'gzip' })), 'content-encoding'), undefined, 'not a compressible type');
 
-  const streamed = await fetch('/blob.bin', { 'Accept-Encoding': 'gzip' });
-  assert.equal(header(streamed, 'content-encoding'), undefined, 'binary data is not compressed');
+  const binary = await fetch('/blob.bin', { 'Accept-Encoding': 'gzip' });
+  assert.equal(header(binary, 'content-encoding'), undefined, 'binary data is not compressed');
+
+  // Above cacheMaxFileSize the file is compressed as a stream, with chunked framing.
+  const large = 'line of compressible text\n'.repeat(20_000);
+  writeFileSync(join(site.root, 'large.txt'), large);
+  const streamed = await fetch('/large.txt', { 'Accept-Encoding': 'gzip' });
+  assert.equal(header(streamed, 'content-encoding'), 'gzip');
+  assert.equal(header(streamed, 'content-length'), undefined);
+  assert.equal(gunzipSync(streamed.body).toString(), large);
 });
