@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -478,6 +478,13 @@ test('changed file is served fresh within statCacheTtl', async () => {
   writeFileSync(bigPath, second);
   await sleep(STAT_CACHE_TTL_MS + 50);
   assert.ok((await get('/big-changing.bin')).body.equals(second));
+
+  // A streamed file deleted within statCacheTtl is 404 at once, since opening it fails.
+  unlinkSync(bigPath);
+  assert.equal((await get('/big-changing.bin')).status, 404);
+  unlinkSync(path);
+  await sleep(STAT_CACHE_TTL_MS + 50);
+  assert.equal((await get('/changing.txt')).status, 404);
 });
 
 function rssOf(pid: number): number {

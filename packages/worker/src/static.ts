@@ -8,7 +8,7 @@ import { brotliCompress, constants as zlib, createBrotliCompress, createGzip, gz
 import type { StaticConfig } from '@aerys-cluster/shared';
 import { compileGlob } from './glob.js';
 import { FileCache, closeFd, openVersion, readOpened, type FileEntry, type FileVersion, type OpenedFile, type Representation } from './static-cache.js';
-import { acceptedCodings, coalesceRanges, evaluatePreconditions, ifRangeMatches, makeEtag, parseRange, type ByteRange, type Coding } from './static-http.js';
+import { acceptedCodings, coalesceRanges, evaluatePreconditions, ifRangeMatches, makeEtag, parseRange, type ByteRange, type Coding, type Validators } from './static-http.js';
 import { renderListing } from './static-listing.js';
 import { encodePath, hasDotSegment, parseRequestPath, type RequestPath } from './static-path.js';
 import { MULTIPART_TYPE, layoutMultipart, sendBuffer, sendCompressed, sendMultipart, sendOpened } from './static-send.js';
@@ -30,6 +30,11 @@ interface Source {
   version: FileVersion;
   body: Buffer | null;
   opened: OpenedFile | null;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code: unknown = typeof error === 'object' && error !== null ? Reflect.get(error, 'code') : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function release(source: Source): void {
@@ -62,8 +67,7 @@ export class StaticFiles {
     if (found.kind === 'file') {
       // `/file.txt/` names a directory that does not exist.
       if (path.trailingSlash) return 'pass';
-      await this.sendFile(req, res, path.key, found);
-      return 'served';
+      return this.sendFile(req, res, path.key, found);
     }
 
     if (!path.trailingSlash) {
@@ -74,8 +78,7 @@ export class StaticFiles {
       const key = path.key + name;
       const index = await cache.lookup(key, [...path.segments, name]);
       if (index.kind !== 'file') continue;
-      await this.sendFile(req, res, key, index);
-      return 'served';
+      return this.sendFile(req, res, key, index);
     }
     if (!this.options.listings || this.root === null) return 'pass';
     const html = await renderListing(this.root, found.path, encodePath(path.segments, true), this.options.dotfiles);
@@ -116,7 +119,8 @@ export class StaticFiles {
     return value;
   }
 
-  private async sendFile(req: IncomingMessage, res: ServerResponse, key: string, entry: FileEntry): Promise<void> {
+  /** Sends a file; 'pass' when it vanished since it was last checked. */
+  private async sendFile(req: IncomingMessage, res: ServerResponse, key: string, entry: FileEntry): Promise<StaticOutcome> {
     const head = req.method === 'HEAD';
     const codings = entry.compressible ? acceptedCodings(req.headers['accept-encoding']) : [];
     const precompressed = codings.find((coding) => entry.variants[coding] !== undefined);
@@ -146,10 +150,22 @@ export class StaticFiles {
     let precondition = evaluatePreconditions(req.headers, validators);
     if (precondition !== 'ok') {
       this.sendPreconditionResult(res, precondition, headers, head);
-      return;
+      return 'served';
     }
 
-    const source = await this.loadSource(key, entry, representation, cached, live !== undefined);
+    let source: Source;
+    try {
+      source = await this.loadSource(key, entry, representation, cached, live !== undefined);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES') throw error;
+      this.cache?.invalidate(key);
+      if (code !== 'EACCES') return 'pass';
+      // Like nginx: the file exists but the worker may not read it.
+      const body = Buffer.from('403 Forbidden\n');
+      sendBuffer(res, 403, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'X-Content-Type-Options': 'nosniff' }, body, head);
+      return 'served';
+    }
     if (source.version !== cached) {
       // The file changed on disk since it was last checked: answer for the bytes that will be sent.
       headers = describe(source.version);
@@ -158,27 +174,34 @@ export class StaticFiles {
       if (precondition !== 'ok') {
         release(source);
         this.sendPreconditionResult(res, precondition, headers, head);
-        return;
+        return 'served';
       }
     }
 
     if (live) {
       headers['Content-Encoding'] = live;
       await this.sendLive(res, key, entry, live, headers, source, head);
-      return;
+      return 'served';
     }
 
+    this.sendIdentity(req, res, entry.type, headers, validators, source, head);
+    return 'served';
+  }
+
+  /** Sends identity bytes: the whole file, one range, or multipart/byteranges. */
+  private sendIdentity(req: IncomingMessage, res: ServerResponse, type: string, headers: OutgoingHttpHeaders, validators: Validators, source: Source, head: boolean): void {
+    const size = source.version.size;
     const ifRange = req.headers['if-range'];
     const rangeAllowed = ifRangeMatches(typeof ifRange === 'string' ? ifRange : undefined, validators);
-    const range = rangeAllowed ? parseRange(req.headers.range, source.version.size) : 'ignore';
+    const range = rangeAllowed ? parseRange(req.headers.range, size) : 'ignore';
     if (range === 'unsatisfiable') {
       release(source);
-      const refusal = { 'Accept-Ranges': 'bytes', 'Content-Range': `bytes */${source.version.size}`, 'Content-Length': 0 };
+      const refusal = { 'Accept-Ranges': 'bytes', 'Content-Range': `bytes */${size}`, 'Content-Length': 0 };
       sendBuffer(res, 416, refusal, null, true);
       return;
     }
     if (range === 'ignore' || range.requested > this.options.maxRanges) {
-      headers['Content-Length'] = source.version.size;
+      headers['Content-Length'] = size;
       this.sendWhole(res, 200, headers, source, null, head);
       return;
     }
@@ -186,12 +209,12 @@ export class StaticFiles {
     const ranges = coalesceRanges(range.ranges);
     const [single] = ranges;
     if (ranges.length === 1 && single) {
-      headers['Content-Range'] = `bytes ${single.start}-${single.end}/${source.version.size}`;
+      headers['Content-Range'] = `bytes ${single.start}-${single.end}/${size}`;
       headers['Content-Length'] = single.end - single.start + 1;
       this.sendWhole(res, 206, headers, source, single, head);
       return;
     }
-    const layout = layoutMultipart(ranges, entry.type, source.version.size);
+    const layout = layoutMultipart(ranges, type, size);
     headers['Content-Type'] = MULTIPART_TYPE;
     headers['Content-Length'] = layout.length;
     if (source.opened) sendMultipart(res, headers, ranges, layout, source.opened, head);
