@@ -25,7 +25,7 @@ interface Site {
   css: string;
 }
 
-/** A site under a temporary directory, with a canary file and directory outside root. */
+/** Creates a site under a temporary directory, with a canary file and directory outside root. */
 function makeSite(): Site {
   const dir = tempDir();
   const root = join(dir, 'site');

@@ -1,7 +1,7 @@
 // The per-worker cache of file metadata and small file contents. A request whose entry was
-// checked within `statCacheTtl` costs one Map lookup and no system call; a stale entry is
-// resolved again (realpath, stat, the precompressed siblings) and keeps its cached contents only
-// when size, modification time and inode are unchanged.
+// checked within `statCacheTtl` costs one Map lookup and no system call. A stale entry is
+// resolved again (realpath, stat, the precompressed siblings), and it keeps its cached contents
+// only when size, modification time and inode are unchanged.
 import { fstat, open, close, read, realpath, stat, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,9 +90,9 @@ function sameVersion(a: FileVersion, b: FileVersion): boolean {
 }
 
 /**
- * Metadata and contents keyed by request path. The Map's insertion order is the eviction order:
- * an entry moves to the end whenever it is resolved again, so eviction removes the entries least
- * recently revalidated, which approximates least recently used at `ttlMs` granularity without
+ * Metadata and contents keyed by request path. The Map's insertion order is the eviction order,
+ * and an entry moves to the end whenever it is resolved again. Eviction therefore removes the
+ * entries least recently revalidated: least recently used at `ttlMs` granularity, without
  * touching the Map on every hit.
  */
 export class FileCache {
@@ -224,7 +224,7 @@ export class FileCache {
     return real !== null && isInside(this.root, real) ? real : null;
   }
 
-  /** A precompressed sibling counts only while it is at least as new as the file it compresses. */
+  /** Resolves a precompressed sibling; one older than the file it compresses is ignored. */
   private async siblingOf(path: string, coding: Coding, file: FileVersion): Promise<FileVersion | null> {
     const real = await this.realInside(path);
     if (real === null) return null;

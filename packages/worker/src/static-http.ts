@@ -12,15 +12,15 @@ export interface Validators {
 
 /**
  * Builds the strong ETag of a file from its size and modification time. The tag changes whenever
- * a write changes the size or the timestamp; `suffix` tells representations of one file apart
- * (`br`, `gzip`). Inode numbers are left out so that every server of a farm gives the same tag.
+ * a write changes the size or the timestamp. The `suffix` (`br`, `gzip`) distinguishes the
+ * representations of one file. Inode numbers are left out so that every server of a farm gives the same tag.
  */
 export function makeEtag(size: number, mtimeMs: number, suffix = ''): string {
   const micros = Math.round(mtimeMs * 1000);
   return `"${size.toString(16)}-${micros.toString(16)}${suffix === '' ? '' : `-${suffix}`}"`;
 }
 
-/** The outcome of the preconditions: go on, or answer 304 or 412 without a body. */
+/** The result of the preconditions: 'ok' to go on, or the status (304, 412) to send without a body. */
 export type PreconditionResult = 'ok' | 304 | 412;
 
 interface EntityTag {
@@ -102,10 +102,10 @@ export interface ByteRange {
 }
 
 /**
- * The reading of a Range header against a file of `size` bytes: 'ignore' for a missing header,
- * another unit, or invalid syntax (an inverted range such as `bytes=5-2` included, which RFC 9110
- * section 14.1.1 makes invalid), so the full file is sent; 'unsatisfiable' when no range overlaps
- * the file (416); otherwise the satisfiable ranges in request order, clipped to the file.
+ * The meaning of a Range header for a file of `size` bytes. 'ignore' (send the full file) stands
+ * for a missing header, another unit or invalid syntax. An inverted range such as `bytes=5-2` is
+ * invalid syntax by RFC 9110 section 14.1.1. 'unsatisfiable' (416) means no range overlaps the
+ * file. Otherwise the satisfiable ranges follow in request order, clipped to the file.
  */
 export type RangeRequest = 'ignore' | 'unsatisfiable' | { ranges: ByteRange[]; requested: number };
 

@@ -10,8 +10,8 @@ function escapeHtml(text: string): string {
 
 /**
  * Renders the listing of `directory` (a canonical path inside `root`). Dotfiles appear only when
- * they are served; symbolic links appear only when their target is inside root, so the listing
- * shows nothing a request could not fetch.
+ * they are served, and symbolic links only when their target is inside root. The listing thus
+ * shows nothing that a request could not fetch.
  */
 export async function renderListing(root: string, directory: string, urlPath: string, dotfiles: boolean): Promise<string> {
   const names = (await readdir(directory)).filter((name) => dotfiles || !name.startsWith('.')).sort();

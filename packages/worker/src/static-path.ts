@@ -16,7 +16,7 @@ export interface RequestPath {
 /**
  * Parses a request target (origin form `/a/b?q` or absolute form `http://host/a/b`). Returns
  * 'malformed' for invalid percent-encoding, invalid UTF-8 (including overlong forms such as
- * `%c0%ae`) or a target that is not a path, which the server answers with 400. Returns null for
+ * `%c0%ae`) or a target that is not a path; the server responds with 400. Returns null for
  * a path that cannot name a file under root: a `.` or `..` segment, or a segment that decodes to
  * `/`, `\` or NUL. Empty segments (`//`) are dropped, as a file system lookup would.
  */

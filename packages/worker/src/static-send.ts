@@ -10,7 +10,7 @@ import { pipeline, type Transform } from 'node:stream';
 import { closeFd, type OpenedFile } from './static-cache.js';
 import type { ByteRange } from './static-http.js';
 
-/** The HTTP/2 stream behind a compatibility-API response, or null on HTTP/1.1. */
+/** Returns the HTTP/2 stream behind a compatibility-API response, or null on HTTP/1.1. */
 export function http2StreamOf(res: ServerResponse): ServerHttp2Stream | null {
   const stream: unknown = Reflect.get(res, 'stream');
   if (typeof stream !== 'object' || stream === null) return null;
@@ -63,8 +63,8 @@ export function sendCompressed(res: ServerResponse, headers: OutgoingHttpHeaders
 }
 
 function ignoreClientAbort(): void {
-  // A client that disconnects mid-body ends the pipeline with an error; pipeline() has already
-  // destroyed every stream and closed the descriptor, and there is nobody left to answer.
+  // A client that disconnects mid-body ends the pipeline with an error. pipeline() has already
+  // destroyed every stream and closed the descriptor, and no client is left to send an error to.
 }
 
 // One boundary per process is enough: RFC 9110 only requires that it not occur in the parts,

@@ -1,6 +1,6 @@
-// Static files from `root`. A request reaches the file server only for GET and HEAD, and only a
-// path that names an existing regular file (or a directory with an index file, or a listing when
-// listings are on) inside `root` is served; everything else falls through to the application.
+// Static files from `root`. Only GET and HEAD requests reach the file server. It serves a path
+// that names a regular file inside `root`, a directory with an index file, or a listing when
+// listings are on. Everything else falls through to the application.
 import { realpath } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
@@ -15,11 +15,11 @@ import { MULTIPART_TYPE, layoutMultipart, sendBuffer, sendCompressed, sendMultip
 
 export { parseRequestPath } from './static-path.js';
 
-/** What the file server did with a request. */
+/** The file server's decision for a request: served, passed to the application, or 400. */
 export type StaticOutcome = 'served' | 'pass' | 'bad-request';
 
-// Brotli quality 5 and gzip level 6 trade ratio for speed, since on-the-fly compression runs on
-// the request path; precompressed siblings are the place for maximum compression.
+// Brotli quality 5 and gzip level 6 trade ratio for speed because on-the-fly compression runs on
+// the request path. Precompressed siblings are the place for maximum compression.
 const BROTLI_OPTIONS: BrotliOptions = { params: { [zlib.BROTLI_PARAM_QUALITY]: 5 } };
 const GZIP_OPTIONS: ZlibOptions = { level: 6 };
 const brotliAsync = promisify(brotliCompress);
@@ -54,7 +54,7 @@ export class StaticFiles {
     this.rules = options.cacheControl.map((rule) => ({ pattern: compileGlob(rule.pattern), value: rule.value }));
   }
 
-  /** Serves the request from disk when a file matches; 'pass' means the application should answer. */
+  /** Serves the request from disk when a file matches; 'pass' hands it to the application. */
   async serve(req: IncomingMessage, res: ServerResponse): Promise<StaticOutcome> {
     const path = parseRequestPath(req.url ?? '/');
     if (path === 'malformed') return 'bad-request';
@@ -167,7 +167,7 @@ export class StaticFiles {
       return 'served';
     }
     if (source.version !== cached) {
-      // The file changed on disk since it was last checked: answer for the bytes that will be sent.
+      // The file changed on disk since it was last checked, so the headers describe the bytes sent now.
       headers = describe(source.version);
       validators = { etag: String(headers.ETag), mtimeMs: source.version.mtimeMs };
       precondition = evaluatePreconditions(req.headers, validators);
