@@ -23,6 +23,8 @@ before(async () => {
   const config = validateConfig({ root, static: { statCacheTtl: '1s' } });
   const files = new StaticFiles(root, config.static);
   server = createServer((req, res) => {
+    // A header set before the file server runs, as a pipeline step would.
+    res.setHeader('x-pipeline', 'kept');
     // The worker's pipeline hands HTTP/2 requests over with the HTTP/1.1 types; the file server
     // detects the HTTP/2 stream behind the response itself.
     void files.serve(req as unknown as IncomingMessage, res as unknown as ServerResponse).then((outcome) => {
@@ -62,6 +64,7 @@ test('whole file over the descriptor path', async () => {
   assert.equal(response.headers['content-length'], String(big.length));
   assert.equal(response.headers['accept-ranges'], 'bytes');
   assert.match(String(response.headers.etag), /^"[0-9a-f]+-[0-9a-f]+"$/);
+  assert.equal(response.headers['x-pipeline'], 'kept');
   assert.ok(response.body.equals(big));
 });
 

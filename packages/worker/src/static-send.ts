@@ -35,7 +35,10 @@ export function sendOpened(res: ServerResponse, status: number, headers: Outgoin
   const h2 = http2StreamOf(res);
   if (h2 && !h2.destroyed && !head && length > 0) {
     h2.once('close', () => closeFd(opened.fd));
-    h2.respondWithFD(opened.fd, { ...headers, ':status': status }, { offset: start, length });
+    // The stream bypasses the compatibility response, so headers set on it earlier are merged
+    // here, and its statusCode is set for anything that logs the response afterwards.
+    res.statusCode = status;
+    h2.respondWithFD(opened.fd, { ...res.getHeaders(), ...headers, ':status': status }, { offset: start, length });
     return;
   }
 
