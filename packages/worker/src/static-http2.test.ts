@@ -3,7 +3,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, createServer, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -25,9 +24,7 @@ before(async () => {
   server = createServer((req, res) => {
     // A header set before the file server runs, as a pipeline step would.
     res.setHeader('x-pipeline', 'kept');
-    // The worker's pipeline hands HTTP/2 requests over with the HTTP/1.1 types; the file server
-    // detects the HTTP/2 stream behind the response itself.
-    void files.serve(req as unknown as IncomingMessage, res as unknown as ServerResponse).then((outcome) => {
+    void files.serve(req, res).then((outcome) => {
       if (outcome !== 'served') {
         res.writeHead(outcome === 'pass' ? 404 : 400);
         res.end();

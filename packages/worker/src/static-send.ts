@@ -4,23 +4,34 @@
 import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import { pipeline, type Transform } from 'node:stream';
+import type { HttpResponse } from './http-types.js';
 import { closeFd, type OpenedFile } from './static-cache.js';
 import type { ByteRange } from './static-http.js';
 
 /** Returns the HTTP/2 stream behind a compatibility-API response, or null on HTTP/1.1. */
-export function http2StreamOf(res: ServerResponse): ServerHttp2Stream | null {
-  const stream: unknown = Reflect.get(res, 'stream');
-  if (typeof stream !== 'object' || stream === null) return null;
-  return typeof Reflect.get(stream, 'respondWithFD') === 'function' ? (stream as ServerHttp2Stream) : null;
+export function http2StreamOf(res: HttpResponse): ServerHttp2Stream | null {
+  return 'stream' in res ? res.stream : null;
+}
+
+// node:http and the node:http2 compatibility API have write() and end() signatures that
+// TypeScript cannot call through the union, so each call site narrows first.
+function write(res: HttpResponse, chunk: Buffer): boolean {
+  return res instanceof ServerResponse ? res.write(chunk) : res.write(chunk);
+}
+
+function end(res: HttpResponse, body: Buffer | null): void {
+  if (body === null) res.end();
+  else if (res instanceof ServerResponse) res.end(body);
+  else res.end(body);
 }
 
 /** Sends headers and an in-memory body; HEAD sends the same headers and no body. */
-export function sendBuffer(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: Buffer | null, head: boolean): void {
+export function sendBuffer(res: HttpResponse, status: number, headers: OutgoingHttpHeaders, body: Buffer | null, head: boolean): void {
   res.writeHead(status, headers);
-  res.end(head || body === null ? undefined : body);
+  end(res, head ? null : body);
 }
 
 /**
@@ -28,7 +39,7 @@ export function sendBuffer(res: ServerResponse, status: number, headers: Outgoin
  * response ends or the client goes away. The read stream pauses whenever the socket's buffer is
  * full, so memory stays flat whatever the file size.
  */
-export function sendOpened(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, opened: OpenedFile, range: ByteRange | null, head: boolean): void {
+export function sendOpened(res: HttpResponse, status: number, headers: OutgoingHttpHeaders, opened: OpenedFile, range: ByteRange | null, head: boolean): void {
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : opened.version.size;
 
@@ -53,7 +64,7 @@ export function sendOpened(res: ServerResponse, status: number, headers: Outgoin
 }
 
 /** Sends an on-the-fly compressed body through `encoder`; the descriptor closes with the stream. */
-export function sendCompressed(res: ServerResponse, headers: OutgoingHttpHeaders, opened: OpenedFile, encoder: Transform, head: boolean): void {
+export function sendCompressed(res: HttpResponse, headers: OutgoingHttpHeaders, opened: OpenedFile, encoder: Transform, head: boolean): void {
   res.writeHead(200, headers);
   if (head) {
     closeFd(opened.fd);
@@ -99,7 +110,7 @@ export function layoutMultipart(ranges: readonly ByteRange[], type: string, size
 
 /** Sends a multipart/byteranges body, from memory or from an opened file. */
 export function sendMultipart(
-  res: ServerResponse,
+  res: HttpResponse,
   headers: OutgoingHttpHeaders,
   ranges: readonly ByteRange[],
   layout: MultipartLayout,
@@ -110,10 +121,10 @@ export function sendMultipart(
   if (Buffer.isBuffer(source)) {
     if (!head) {
       ranges.forEach((range, i) => {
-        res.write(layout.heads[i]);
-        res.write(source.subarray(range.start, range.end + 1));
+        write(res, layout.heads[i] ?? Buffer.alloc(0));
+        write(res, source.subarray(range.start, range.end + 1));
       });
-      res.write(layout.tail);
+      write(res, layout.tail);
     }
     res.end();
     return;
@@ -129,7 +140,7 @@ export function sendMultipart(
   );
 }
 
-async function writeParts(res: ServerResponse, ranges: readonly ByteRange[], layout: MultipartLayout, opened: OpenedFile): Promise<void> {
+async function writeParts(res: HttpResponse, ranges: readonly ByteRange[], layout: MultipartLayout, opened: OpenedFile): Promise<void> {
   try {
     for (let i = 0; i < ranges.length; i++) {
       const range = ranges[i];
@@ -145,8 +156,8 @@ async function writeParts(res: ServerResponse, ranges: readonly ByteRange[], lay
 }
 
 /** Writes one chunk and waits for `drain` when the socket buffer is full. */
-async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
+async function writeChunk(res: HttpResponse, chunk: Buffer): Promise<void> {
   if (res.destroyed) throw new Error('client closed the connection');
-  if (res.write(chunk)) return;
+  if (write(res, chunk)) return;
   await Promise.race([once(res, 'drain'), once(res, 'close')]);
 }

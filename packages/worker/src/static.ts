@@ -2,11 +2,12 @@
 // that names a regular file inside `root`, a directory with an index file, or a listing when
 // listings are on. Everything else falls through to the application.
 import { realpath } from 'node:fs/promises';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlib, createBrotliCompress, createGzip, gzip, type BrotliOptions, type ZlibOptions } from 'node:zlib';
 import type { StaticConfig } from '@aerys-cluster/shared';
 import { compileGlob } from './glob.js';
+import type { HttpRequest, HttpResponse } from './http-types.js';
 import { FileCache, closeFd, openVersion, readOpened, type FileEntry, type FileVersion, type OpenedFile, type Representation } from './static-cache.js';
 import { acceptedCodings, coalesceRanges, evaluatePreconditions, ifRangeMatches, makeEtag, parseRange, type ByteRange, type Coding, type Validators } from './static-http.js';
 import { renderListing } from './static-listing.js';
@@ -55,7 +56,7 @@ export class StaticFiles {
   }
 
   /** Serves the request from disk when a file matches; 'pass' hands it to the application. */
-  async serve(req: IncomingMessage, res: ServerResponse): Promise<StaticOutcome> {
+  async serve(req: HttpRequest, res: HttpResponse): Promise<StaticOutcome> {
     const path = parseRequestPath(req.url ?? '/');
     if (path === 'malformed') return 'bad-request';
     if (path === null) return 'pass';
@@ -101,7 +102,7 @@ export class StaticFiles {
   }
 
   /** Redirects `/dir` to `/dir/`; the Location is rebuilt from the decoded segments, so `//host/dir` cannot become an off-site redirect. */
-  private redirectToDirectory(req: IncomingMessage, res: ServerResponse, path: RequestPath): void {
+  private redirectToDirectory(req: HttpRequest, res: HttpResponse, path: RequestPath): void {
     const target = req.url ?? '/';
     const queryStart = target.indexOf('?');
     const query = queryStart === -1 ? '' : target.slice(queryStart);
@@ -120,7 +121,7 @@ export class StaticFiles {
   }
 
   /** Sends a file; 'pass' when it vanished since it was last checked. */
-  private async sendFile(req: IncomingMessage, res: ServerResponse, key: string, entry: FileEntry): Promise<StaticOutcome> {
+  private async sendFile(req: HttpRequest, res: HttpResponse, key: string, entry: FileEntry): Promise<StaticOutcome> {
     const head = req.method === 'HEAD';
     const codings = entry.compressible ? acceptedCodings(req.headers['accept-encoding']) : [];
     const precompressed = codings.find((coding) => entry.variants[coding] !== undefined);
@@ -189,7 +190,7 @@ export class StaticFiles {
   }
 
   /** Sends identity bytes: the whole file, one range, or multipart/byteranges. */
-  private sendIdentity(req: IncomingMessage, res: ServerResponse, type: string, headers: OutgoingHttpHeaders, validators: Validators, source: Source, head: boolean): void {
+  private sendIdentity(req: HttpRequest, res: HttpResponse, type: string, headers: OutgoingHttpHeaders, validators: Validators, source: Source, head: boolean): void {
     const size = source.version.size;
     const ifRange = req.headers['if-range'];
     const rangeAllowed = ifRangeMatches(typeof ifRange === 'string' ? ifRange : undefined, validators);
@@ -254,7 +255,7 @@ export class StaticFiles {
     return { version, body, opened: null };
   }
 
-  private sendWhole(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, source: Source, range: ByteRange | null, head: boolean): void {
+  private sendWhole(res: HttpResponse, status: number, headers: OutgoingHttpHeaders, source: Source, range: ByteRange | null, head: boolean): void {
     if (source.opened) {
       sendOpened(res, status, headers, source.opened, range, head);
       return;
@@ -264,7 +265,7 @@ export class StaticFiles {
   }
 
   /** Compresses on the fly: small files once into the cache, large files as a stream with chunked framing. */
-  private async sendLive(res: ServerResponse, key: string, entry: FileEntry, coding: Coding, headers: OutgoingHttpHeaders, source: Source, head: boolean): Promise<void> {
+  private async sendLive(res: HttpResponse, key: string, entry: FileEntry, coding: Coding, headers: OutgoingHttpHeaders, source: Source, head: boolean): Promise<void> {
     if (source.opened) {
       const encoder = coding === 'br' ? createBrotliCompress(BROTLI_OPTIONS) : createGzip(GZIP_OPTIONS);
       sendCompressed(res, headers, source.opened, encoder, head);
@@ -281,7 +282,7 @@ export class StaticFiles {
   }
 
   /** 304 carries the headers a 200 would have for caches to update (RFC 9110 section 15.4.5); 412 carries none of them. */
-  private sendPreconditionResult(res: ServerResponse, status: 304 | 412, headers: OutgoingHttpHeaders, head: boolean): void {
+  private sendPreconditionResult(res: HttpResponse, status: 304 | 412, headers: OutgoingHttpHeaders, head: boolean): void {
     if (status === 304) {
       const { ETag, 'Last-Modified': lastModified, 'Cache-Control': cacheControl, Vary } = headers;
       const notModified: OutgoingHttpHeaders = { ETag, 'Last-Modified': lastModified, 'Cache-Control': cacheControl };
