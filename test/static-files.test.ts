@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { FIXTURES, TestCluster, tempDir } from './helpers/cluster.js';
@@ -96,134 +97,81 @@ before(async () => {
 
 after(() => cluster.stop());
 
-function get(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<SimpleResponse> {
-  return httpGet(cluster.url(path), { method, headers });
+type Protocol = 'HTTP/1.1' | 'HTTP/2';
+const PROTOCOLS: readonly Protocol[] = ['HTTP/1.1', 'HTTP/2'];
+
+interface RequestOptions {
+  headers?: Record<string, string>;
+  method?: string;
+  body?: string;
+}
+
+const sessions = new Map<number, ClientHttp2Session>();
+after(() => {
+  for (const session of sessions.values()) session.close();
+});
+
+/** Returns an open h2c session to `port`, reconnecting after the server closed the last one. */
+function sessionFor(port: number): ClientHttp2Session {
+  let session = sessions.get(port);
+  if (!session || session.closed || session.destroyed) {
+    // A large window lets the 1 GiB download run at loopback speed instead of 64 KiB per round trip.
+    session = connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 16 * 1024 * 1024 } });
+    session.on('error', () => undefined);
+    session.on('connect', () => session?.setLocalWindowSize(64 * 1024 * 1024));
+    sessions.set(port, session);
+  }
+  return session;
+}
+
+function http2Request(port: number, path: string, options: RequestOptions): Promise<SimpleResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: OutgoingHttpHeaders = { ':path': path, ':method': options.method ?? 'GET' };
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+    const stream = sessionFor(port).request(headers);
+    const chunks: Buffer[] = [];
+    let status = 0;
+    const received: Record<string, string | string[] | undefined> = {};
+    stream.on('response', (responseHeaders) => {
+      status = Number(responseHeaders[':status']);
+      for (const [name, value] of Object.entries(responseHeaders)) {
+        if (!name.startsWith(':')) received[name] = typeof value === 'number' ? String(value) : value;
+      }
+    });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve({ status, headers: received, body: Buffer.concat(chunks) }));
+    stream.on('error', reject);
+    stream.end(options.body);
+  });
+}
+
+/** Sends one request: HTTP/1.1 on a fresh connection, HTTP/2 as a stream of a shared h2c session. */
+function request(protocol: Protocol, port: number, path: string, options: RequestOptions = {}): Promise<SimpleResponse> {
+  if (protocol === 'HTTP/2') return http2Request(port, path, options);
+  return httpGet(`http://127.0.0.1:${port}${path}`, options);
+}
+
+/**
+ * Sends a target exactly as written: raw bytes on HTTP/1.1, the `:path` pseudo-header on HTTP/2.
+ * Returns the status and the whole response as text; 'reset' when HTTP/2 refused the stream.
+ */
+async function requestRaw(protocol: Protocol, port: number, target: string): Promise<{ status: number | 'reset'; text: string }> {
+  if (protocol === 'HTTP/2') {
+    try {
+      const response = await http2Request(port, target, {});
+      return { status: response.status, text: JSON.stringify(response.headers) + response.body.toString('latin1') };
+    } catch {
+      return { status: 'reset', text: '' };
+    }
+  }
+  const text = await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+  return { status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? 0), text };
 }
 
 function header(response: SimpleResponse, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }
-
-test('file response carries validators and safety headers', async () => {
-  const response = await get('/text.txt');
-  assert.equal(response.status, 200);
-  assert.equal(response.body.toString(), site.text);
-  assert.equal(header(response, 'content-type'), 'text/plain; charset=utf-8');
-  assert.equal(header(response, 'content-length'), String(site.text.length));
-  assert.equal(header(response, 'accept-ranges'), 'bytes');
-  assert.equal(header(response, 'x-content-type-options'), 'nosniff');
-  assert.equal(header(response, 'cache-control'), 'public, max-age=0, must-revalidate');
-  assert.match(header(response, 'etag') ?? '', /^"[0-9a-f]+-[0-9a-f]+"$/, 'strong ETag');
-  assert.equal(header(response, 'last-modified'), statSync(join(site.root, 'text.txt')).mtime.toUTCString());
-});
-
-test('HEAD sends the same headers and no body', async () => {
-  const full = await get('/blob.bin');
-  const head = await get('/blob.bin', {}, 'HEAD');
-  assert.equal(head.status, 200);
-  assert.equal(head.body.length, 0);
-  for (const name of ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges', 'cache-control', 'x-content-type-options']) {
-    assert.equal(header(head, name), header(full, name), name);
-  }
-  assert.ok(full.body.equals(site.blob));
-});
-
-test('If-None-Match with a tag, a list and a star gives 304', async () => {
-  const etag = header(await get('/text.txt'), 'etag') ?? '';
-  for (const value of [etag, `"nope", ${etag}`, `W/${etag}`, '*']) {
-    const response = await get('/text.txt', { 'If-None-Match': value });
-    assert.equal(response.status, 304, `If-None-Match: ${value}`);
-    assert.equal(response.body.length, 0);
-    assert.equal(header(response, 'etag'), etag);
-    assert.equal(header(response, 'cache-control'), 'public, max-age=0, must-revalidate');
-  }
-  assert.equal((await get('/text.txt', { 'If-None-Match': '"nope", "other"' })).status, 200);
-  assert.equal((await get('/text.txt', { 'If-None-Match': '*' }, 'HEAD')).status, 304);
-});
-
-test('If-Modified-Since gives 304 unless the file is newer', async () => {
-  const lastModified = header(await get('/text.txt'), 'last-modified') ?? '';
-  assert.equal((await get('/text.txt', { 'If-Modified-Since': lastModified })).status, 304);
-  const earlier = new Date(Date.parse(lastModified) - 3600_000).toUTCString();
-  assert.equal((await get('/text.txt', { 'If-Modified-Since': earlier })).status, 200);
-  assert.equal((await get('/text.txt', { 'If-Modified-Since': 'garbage' })).status, 200);
-  // If-None-Match takes precedence (RFC 9110 section 13.2.2).
-  assert.equal((await get('/text.txt', { 'If-Modified-Since': lastModified, 'If-None-Match': '"other"' })).status, 200);
-});
-
-test('If-Match and If-Unmodified-Since failures give 412', async () => {
-  const first = await get('/text.txt');
-  const etag = header(first, 'etag') ?? '';
-  const lastModified = header(first, 'last-modified') ?? '';
-  const earlier = new Date(Date.parse(lastModified) - 3600_000).toUTCString();
-
-  assert.equal((await get('/text.txt', { 'If-Match': '"other"' })).status, 412);
-  assert.equal((await get('/text.txt', { 'If-Match': `W/${etag}` })).status, 412, 'weak tags fail the strong comparison');
-  assert.equal((await get('/text.txt', { 'If-Unmodified-Since': earlier })).status, 412);
-  assert.equal((await get('/text.txt', { 'If-Match': '"other"', 'If-None-Match': '*' })).status, 412, 'If-Match is evaluated first');
-
-  assert.equal((await get('/text.txt', { 'If-Match': etag })).status, 200);
-  assert.equal((await get('/text.txt', { 'If-Match': `"a", ${etag}` })).status, 200);
-  assert.equal((await get('/text.txt', { 'If-Match': '*' })).status, 200);
-  assert.equal((await get('/text.txt', { 'If-Unmodified-Since': lastModified })).status, 200);
-  assert.equal((await get('/text.txt', { 'If-Match': etag, 'If-Unmodified-Since': earlier })).status, 200, 'If-Match replaces If-Unmodified-Since');
-});
-
-test('single range gives 206 with Content-Range', async () => {
-  const response = await get('/blob.bin', { Range: 'bytes=100-1099' });
-  assert.equal(response.status, 206);
-  assert.equal(header(response, 'content-range'), `bytes 100-1099/${site.blob.length}`);
-  assert.equal(header(response, 'content-length'), '1000');
-  assert.ok(response.body.equals(site.blob.subarray(100, 1100)));
-
-  const open = await get('/blob.bin', { Range: `bytes=${site.blob.length - 10}-` });
-  assert.equal(open.status, 206);
-  assert.ok(open.body.equals(site.blob.subarray(site.blob.length - 10)));
-
-  const clipped = await get('/text.txt', { Range: 'bytes=10-999999' });
-  assert.equal(clipped.status, 206);
-  assert.equal(header(clipped, 'content-range'), `bytes 10-${site.text.length - 1}/${site.text.length}`);
-});
-
-test('suffix range bytes=-100 gives the last 100 bytes', async () => {
-  const response = await get('/blob.bin', { Range: 'bytes=-100' });
-  assert.equal(response.status, 206);
-  assert.equal(header(response, 'content-range'), `bytes ${site.blob.length - 100}-${site.blob.length - 1}/${site.blob.length}`);
-  assert.ok(response.body.equals(site.blob.subarray(site.blob.length - 100)));
-});
-
-test('inverted range is ignored with a full 200', async () => {
-  const response = await get('/text.txt', { Range: 'bytes=500-100' });
-  assert.equal(response.status, 200);
-  assert.equal(header(response, 'content-range'), undefined);
-  assert.equal(response.body.toString(), site.text);
-});
-
-test('unsatisfiable range gives 416 with the size', async () => {
-  const response = await get('/text.txt', { Range: `bytes=${site.text.length}-` });
-  assert.equal(response.status, 416);
-  assert.equal(header(response, 'content-range'), `bytes */${site.text.length}`);
-  assert.equal((await get('/text.txt', { Range: 'bytes=-0' })).status, 416);
-  assert.equal((await get('/text.txt', { Range: 'items=0-5' })).status, 200, 'unknown range unit is ignored');
-});
-
-test('If-Range with a stale validator falls back to 200', async () => {
-  const first = await get('/blob.bin');
-  const etag = header(first, 'etag') ?? '';
-  const lastModified = header(first, 'last-modified') ?? '';
-
-  const stale = await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': '"stale-tag"' });
-  assert.equal(stale.status, 200);
-  assert.ok(stale.body.equals(site.blob));
-  const staleDate = await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': new Date(Date.parse(lastModified) - 60_000).toUTCString() });
-  assert.equal(staleDate.status, 200);
-
-  const current = await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': etag });
-  assert.equal(current.status, 206);
-  assert.ok(current.body.equals(site.blob.subarray(0, 10)));
-  assert.equal((await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': lastModified })).status, 206);
-});
 
 /** Splits a multipart/byteranges body into its parts' headers and bytes. */
 function parseMultipart(body: Buffer, contentType: string): Array<{ range: string; type: string; data: Buffer }> {
@@ -244,248 +192,375 @@ function parseMultipart(body: Buffer, contentType: string): Array<{ range: strin
   });
 }
 
-test('multiple ranges give multipart/byteranges', async () => {
-  for (const path of ['/text.txt', '/blob.bin']) {
-    const expected = readFileSync(join(site.root, path));
-    const response = await get(path, { Range: 'bytes=0-4, 100-109, -3' });
-    assert.equal(response.status, 206, path);
-    const type = header(response, 'content-type') ?? '';
-    assert.match(type, /^multipart\/byteranges; boundary=/);
-    assert.equal(header(response, 'content-length'), String(response.body.length));
-    const parts = parseMultipart(response.body, type);
-    assert.deepEqual(
-      parts.map((part) => part.range),
-      [`bytes 0-4/${expected.length}`, `bytes 100-109/${expected.length}`, `bytes ${expected.length - 3}-${expected.length - 1}/${expected.length}`],
-    );
-    assert.ok(parts[0]?.data.equals(expected.subarray(0, 5)));
-    assert.ok(parts[1]?.data.equals(expected.subarray(100, 110)));
-    assert.ok(parts[2]?.data.equals(expected.subarray(expected.length - 3)));
-  }
-});
+for (const protocol of PROTOCOLS) {
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<SimpleResponse> =>
+    request(protocol, cluster.port, path, { headers, method });
 
-test('ranges above maxRanges give the full file', async () => {
-  const ranges = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(',');
-  const response = await get('/text.txt', { Range: `bytes=${ranges}` });
-  assert.equal(response.status, 200);
-  assert.equal(response.body.toString(), site.text);
-});
+  test(`file response carries validators and safety headers over ${protocol}`, async () => {
+    const response = await get('/text.txt');
+    assert.equal(response.status, 200);
+    assert.equal(response.body.toString(), site.text);
+    assert.equal(header(response, 'content-type'), 'text/plain; charset=utf-8');
+    assert.equal(header(response, 'content-length'), String(site.text.length));
+    assert.equal(header(response, 'accept-ranges'), 'bytes');
+    assert.equal(header(response, 'x-content-type-options'), 'nosniff');
+    assert.equal(header(response, 'cache-control'), 'public, max-age=0, must-revalidate');
+    assert.match(header(response, 'etag') ?? '', /^"[0-9a-f]+-[0-9a-f]+"$/, 'strong ETag');
+    assert.equal(header(response, 'last-modified'), statSync(join(site.root, 'text.txt')).mtime.toUTCString());
+  });
 
-test('overlapping ranges are coalesced', async () => {
-  const response = await get('/text.txt', { Range: 'bytes=0-,0-,0-' });
-  assert.equal(response.status, 206);
-  assert.equal(header(response, 'content-range'), `bytes 0-${site.text.length - 1}/${site.text.length}`);
-  assert.equal(response.body.toString(), site.text);
-});
+  test(`HEAD sends the same headers and no body over ${protocol}`, async () => {
+    const full = await get('/blob.bin');
+    const head = await get('/blob.bin', {}, 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    for (const name of ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges', 'cache-control', 'x-content-type-options']) {
+      assert.equal(header(head, name), header(full, name), name);
+    }
+    assert.ok(full.body.equals(site.blob));
+  });
 
-test('zero-length file', async () => {
-  const response = await get('/empty.txt');
-  assert.equal(response.status, 200);
-  assert.equal(header(response, 'content-length'), '0');
-  assert.equal(response.body.length, 0);
-  assert.match(header(response, 'etag') ?? '', /^"0-[0-9a-f]+"$/);
-  assert.equal(header(response, 'accept-ranges'), 'bytes');
-  const range = await get('/empty.txt', { Range: 'bytes=0-' });
-  assert.equal(range.status, 416);
-  assert.equal(header(range, 'content-range'), 'bytes */0');
-  assert.equal((await get('/empty.txt', { 'If-None-Match': header(response, 'etag') ?? '' })).status, 304);
-  assert.equal((await get('/empty.txt', {}, 'HEAD')).status, 200);
-});
+  test(`If-None-Match with a tag, a list and a star gives 304 over ${protocol}`, async () => {
+    const etag = header(await get('/text.txt'), 'etag') ?? '';
+    for (const value of [etag, `"nope", ${etag}`, `W/${etag}`, '*']) {
+      const response = await get('/text.txt', { 'If-None-Match': value });
+      assert.equal(response.status, 304, `If-None-Match: ${value}`);
+      assert.equal(response.body.length, 0);
+      assert.equal(header(response, 'etag'), etag);
+      assert.equal(header(response, 'cache-control'), 'public, max-age=0, must-revalidate');
+    }
+    assert.equal((await get('/text.txt', { 'If-None-Match': '"nope", "other"' })).status, 200);
+    assert.equal((await get('/text.txt', { 'If-None-Match': '*' }, 'HEAD')).status, 304);
+  });
 
-test('content types come from the extension', async () => {
-  const expected: Record<string, string> = {
-    '/style.css': 'text/css; charset=utf-8',
-    '/app.js': 'text/javascript; charset=utf-8',
-    '/data.json': 'application/json; charset=utf-8',
-    '/logo.svg': 'image/svg+xml',
-    '/pixel.png': 'image/png',
-    '/noext': 'application/octet-stream',
-    '/index.html': 'text/html; charset=utf-8',
-  };
-  for (const [path, type] of Object.entries(expected)) {
-    const response = await get(path);
-    assert.equal(response.status, 200, path);
-    assert.equal(header(response, 'content-type'), type, path);
-    assert.equal(header(response, 'x-content-type-options'), 'nosniff', path);
-  }
-});
+  test(`If-Modified-Since gives 304 unless the file is newer over ${protocol}`, async () => {
+    const lastModified = header(await get('/text.txt'), 'last-modified') ?? '';
+    assert.equal((await get('/text.txt', { 'If-Modified-Since': lastModified })).status, 304);
+    const earlier = new Date(Date.parse(lastModified) - 3600_000).toUTCString();
+    assert.equal((await get('/text.txt', { 'If-Modified-Since': earlier })).status, 200);
+    assert.equal((await get('/text.txt', { 'If-Modified-Since': 'garbage' })).status, 200);
+    // If-None-Match takes precedence (RFC 9110 section 13.2.2).
+    assert.equal((await get('/text.txt', { 'If-Modified-Since': lastModified, 'If-None-Match': '"other"' })).status, 200);
+  });
 
-test('Cache-Control follows the first matching rule', async () => {
-  assert.equal(header(await get('/assets/app.1234.js'), 'cache-control'), 'public, max-age=31536000, immutable');
-  assert.equal(header(await get('/assets/img/a.png'), 'cache-control'), 'public, max-age=31536000, immutable');
-  assert.equal(header(await get('/sub/index.html'), 'cache-control'), 'no-cache');
-  assert.equal(header(await get('/'), 'cache-control'), 'no-cache', 'an index file matches by its own name');
-  assert.equal(header(await get('/style.css'), 'cache-control'), 'public, max-age=0, must-revalidate');
-  const notModified = await get('/assets/app.1234.js', { 'If-None-Match': '*' });
-  assert.equal(header(notModified, 'cache-control'), 'public, max-age=31536000, immutable', '304 repeats Cache-Control');
-});
+  test(`If-Match and If-Unmodified-Since failures give 412 over ${protocol}`, async () => {
+    const first = await get('/text.txt');
+    const etag = header(first, 'etag') ?? '';
+    const lastModified = header(first, 'last-modified') ?? '';
+    const earlier = new Date(Date.parse(lastModified) - 3600_000).toUTCString();
 
-test('directories redirect and serve index files', async () => {
-  const redirect = await get('/sub?x=1&y=2');
-  assert.equal(redirect.status, 301);
-  assert.equal(header(redirect, 'location'), '/sub/?x=1&y=2');
-  const offSite = await rawExchange(cluster.port, 'GET //sub HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-  assert.match(offSite, /\r\nLocation: \/sub\/\r\n/, 'the Location of //sub stays on this origin');
+    assert.equal((await get('/text.txt', { 'If-Match': '"other"' })).status, 412);
+    assert.equal((await get('/text.txt', { 'If-Match': `W/${etag}` })).status, 412, 'weak tags fail the strong comparison');
+    assert.equal((await get('/text.txt', { 'If-Unmodified-Since': earlier })).status, 412);
+    assert.equal((await get('/text.txt', { 'If-Match': '"other"', 'If-None-Match': '*' })).status, 412, 'If-Match is evaluated first');
 
-  assert.equal((await get('/sub/')).body.toString(), '<p>sub index</p>');
-  assert.equal((await get('/')).body.toString(), '<p>root index</p>');
-  assert.equal((await get('/second-index/')).body.toString(), '<p>second name</p>', 'the index list is tried in order');
-  assert.equal((await get('/empty-dir/')).status, 404, 'no listing unless enabled');
-  assert.equal((await get('/text.txt/')).status, 404, 'a file is not a directory');
-  assert.equal((await get('/a%20file.txt')).body.toString(), 'spaces');
-});
+    assert.equal((await get('/text.txt', { 'If-Match': etag })).status, 200);
+    assert.equal((await get('/text.txt', { 'If-Match': `"a", ${etag}` })).status, 200);
+    assert.equal((await get('/text.txt', { 'If-Match': '*' })).status, 200);
+    assert.equal((await get('/text.txt', { 'If-Unmodified-Since': lastModified })).status, 200);
+    assert.equal((await get('/text.txt', { 'If-Match': etag, 'If-Unmodified-Since': earlier })).status, 200, 'If-Match replaces If-Unmodified-Since');
+  });
 
-test('dotfiles are 404 unless allowed', async () => {
-  for (const path of ['/.env', '/.git/config', '/.git/', '/%2eenv', '/sub/../.env']) {
-    const response = await rawExchange(cluster.port, `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
-    assert.match(response, /^HTTP\/1\.1 404 /, path);
-    assert.doesNotMatch(response, /SECRET=dotfile|\[core\]/, path);
-  }
-});
+  test(`single range gives 206 with Content-Range over ${protocol}`, async () => {
+    const response = await get('/blob.bin', { Range: 'bytes=100-1099' });
+    assert.equal(response.status, 206);
+    assert.equal(header(response, 'content-range'), `bytes 100-1099/${site.blob.length}`);
+    assert.equal(header(response, 'content-length'), '1000');
+    assert.ok(response.body.equals(site.blob.subarray(100, 1100)));
 
-test('symbolic links inside root are served, leaving root is 404', async () => {
-  assert.equal((await get('/link-inside.txt')).body.toString(), site.text);
-  assert.equal((await get('/escape.txt')).status, 404);
-  assert.equal((await get('/escape-dir/secret.txt')).status, 404);
-});
+    const open = await get('/blob.bin', { Range: `bytes=${site.blob.length - 10}-` });
+    assert.equal(open.status, 206);
+    assert.ok(open.body.equals(site.blob.subarray(site.blob.length - 10)));
 
-test('only GET and HEAD reach the file server', async () => {
-  const post = await httpGet(cluster.url('/text.txt'), { method: 'POST', body: 'x' });
-  assert.equal(post.status, 404);
-  assert.equal(post.body.toString(), 'no route for /text.txt', 'the application answered');
-  const missing = await get('/no-such-file');
-  assert.equal(missing.body.toString(), 'no route for /no-such-file', 'a missing file falls through to the application');
-});
+    const clipped = await get('/text.txt', { Range: 'bytes=10-999999' });
+    assert.equal(clipped.status, 206);
+    assert.equal(header(clipped, 'content-range'), `bytes 10-${site.text.length - 1}/${site.text.length}`);
+  });
 
-test('percent-decoding errors give 400', async () => {
-  for (const path of ['/%E0%A4%A', '/%zz', '/text%2.txt', '/%c0%ae%c0%ae/text.txt']) {
-    const response = await rawExchange(cluster.port, `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
-    assert.match(response, /^HTTP\/1\.1 400 /, path);
-  }
-});
+  test(`suffix range bytes=-100 gives the last 100 bytes over ${protocol}`, async () => {
+    const response = await get('/blob.bin', { Range: 'bytes=-100' });
+    assert.equal(response.status, 206);
+    assert.equal(header(response, 'content-range'), `bytes ${site.blob.length - 100}-${site.blob.length - 1}/${site.blob.length}`);
+    assert.ok(response.body.equals(site.blob.subarray(site.blob.length - 100)));
+  });
 
-test('traversal and encoding tricks never leave root', async () => {
-  const absoluteCanary = join(site.dir, 'secret.txt');
-  const targets = [
-    '/../secret.txt',
-    '/../../../../../../etc/passwd',
-    '/sub/../../secret.txt',
-    '/./../secret.txt',
-    '/%2e%2e/secret.txt',
-    '/%2E%2E/secret.txt',
-    '/.%2e/secret.txt',
-    '/%2e./secret.txt',
-    '/..%2fsecret.txt',
-    '/..%2Fsecret.txt',
-    '/sub/..%2f..%2fsecret.txt',
-    '/%2e%2e%2fsecret.txt',
-    '/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd',
-    '/..%5csecret.txt',
-    '/..%5Csecret.txt',
-    '/..\\secret.txt',
-    '/sub\\..\\..\\secret.txt',
-    '/%2e%2e%5c%2e%2e%5csecret.txt',
-    '/%252e%252e/secret.txt',
-    '/%252e%252e%252fsecret.txt',
-    '/%25252e%25252e/secret.txt',
-    '/secret.txt%00.html',
-    '/%00/../secret.txt',
-    '/..%00/secret.txt',
-    '/%c0%ae%c0%ae/secret.txt',
-    '/%c0%ae%c0%ae%c0%afsecret.txt',
-    '/%e0%80%ae%e0%80%ae/secret.txt',
-    '/..%c0%afsecret.txt',
-    '/..%c1%9csecret.txt',
-    '/%u002e%u002e/secret.txt',
-    '/%ef%bc%8e%ef%bc%8e/secret.txt',
-    '/..;/secret.txt',
-    '/.../secret.txt',
-    '/....//secret.txt',
-    '//../secret.txt',
-    'http://localhost/../secret.txt',
-    'http://localhost/%2e%2e/secret.txt',
-    'http://evil.example/../../secret.txt',
-    absoluteCanary,
-    `/..${absoluteCanary}`,
-    '/escape.txt',
-    '/escape-dir/secret.txt',
-    '/escape-dir/',
-    '/escape-dir',
-  ];
-  assert.ok(targets.length >= 30);
-  for (const target of targets) {
-    // Raw bytes, so no client normalises the path before it is sent.
-    const response = await rawExchange(cluster.port, `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
-    assert.doesNotMatch(response, new RegExp(CANARY), `${target} leaked a file outside root`);
-    assert.doesNotMatch(response, /root:x:0:0/, `${target} leaked /etc/passwd`);
-    assert.match(response, /^HTTP\/1\.1 (400|404) /, `${target}: ${response.slice(0, 40)}`);
-  }
-});
+  test(`inverted range is ignored with a full 200 over ${protocol}`, async () => {
+    const response = await get('/text.txt', { Range: 'bytes=500-100' });
+    assert.equal(response.status, 200);
+    assert.equal(header(response, 'content-range'), undefined);
+    assert.equal(response.body.toString(), site.text);
+  });
 
-test('precompressed siblings are chosen with Vary', async () => {
-  const gzip = await get('/style.css', { 'Accept-Encoding': 'gzip' });
-  assert.equal(header(gzip, 'content-encoding'), 'gzip');
-  assert.equal(header(gzip, 'vary'), 'Accept-Encoding');
-  assert.equal(header(gzip, 'content-type'), 'text/css; charset=utf-8');
-  assert.equal(gunzipSync(gzip.body).toString(), site.css);
+  test(`unsatisfiable range gives 416 with the size over ${protocol}`, async () => {
+    const response = await get('/text.txt', { Range: `bytes=${site.text.length}-` });
+    assert.equal(response.status, 416);
+    assert.equal(header(response, 'content-range'), `bytes */${site.text.length}`);
+    assert.equal((await get('/text.txt', { Range: 'bytes=-0' })).status, 416);
+    assert.equal((await get('/text.txt', { Range: 'items=0-5' })).status, 200, 'unknown range unit is ignored');
+  });
 
-  const br = await get('/style.css', { 'Accept-Encoding': 'gzip, deflate, br' });
-  assert.equal(header(br, 'content-encoding'), 'br');
-  assert.equal(brotliDecompressSync(br.body).toString(), site.css);
-  assert.notEqual(header(br, 'etag'), header(gzip, 'etag'), 'each coding has its own ETag');
+  test(`If-Range with a stale validator falls back to 200 over ${protocol}`, async () => {
+    const first = await get('/blob.bin');
+    const etag = header(first, 'etag') ?? '';
+    const lastModified = header(first, 'last-modified') ?? '';
 
-  const identity = await get('/style.css');
-  assert.equal(header(identity, 'content-encoding'), undefined);
-  assert.equal(header(identity, 'vary'), 'Accept-Encoding');
-  assert.equal(identity.body.toString(), site.css);
+    const stale = await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': '"stale-tag"' });
+    assert.equal(stale.status, 200);
+    assert.ok(stale.body.equals(site.blob));
+    const staleDate = await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': new Date(Date.parse(lastModified) - 60_000).toUTCString() });
+    assert.equal(staleDate.status, 200);
 
-  const refused = await get('/style.css', { 'Accept-Encoding': 'br;q=0, gzip;q=0' });
-  assert.equal(header(refused, 'content-encoding'), undefined);
+    const current = await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': etag });
+    assert.equal(current.status, 206);
+    assert.ok(current.body.equals(site.blob.subarray(0, 10)));
+    assert.equal((await get('/blob.bin', { Range: 'bytes=0-9', 'If-Range': lastModified })).status, 206);
+  });
 
-  const notModified = await get('/style.css', { 'Accept-Encoding': 'br', 'If-None-Match': header(br, 'etag') ?? '' });
-  assert.equal(notModified.status, 304);
-  assert.equal(header(notModified, 'vary'), 'Accept-Encoding');
-  assert.equal(header(await get('/text.txt', { 'Accept-Encoding': 'gzip' }), 'content-encoding'), undefined, 'compression is off by default');
-});
+  test(`multiple ranges give multipart/byteranges over ${protocol}`, async () => {
+    for (const path of ['/text.txt', '/blob.bin']) {
+      const expected = readFileSync(join(site.root, path));
+      const response = await get(path, { Range: 'bytes=0-4, 100-109, -3' });
+      assert.equal(response.status, 206, path);
+      const type = header(response, 'content-type') ?? '';
+      assert.match(type, /^multipart\/byteranges; boundary=/);
+      assert.equal(header(response, 'content-length'), String(response.body.length));
+      const parts = parseMultipart(response.body, type);
+      assert.deepEqual(
+        parts.map((part) => part.range),
+        [`bytes 0-4/${expected.length}`, `bytes 100-109/${expected.length}`, `bytes ${expected.length - 3}-${expected.length - 1}/${expected.length}`],
+      );
+      assert.ok(parts[0]?.data.equals(expected.subarray(0, 5)));
+      assert.ok(parts[1]?.data.equals(expected.subarray(100, 110)));
+      assert.ok(parts[2]?.data.equals(expected.subarray(expected.length - 3)));
+    }
+  });
 
-test('changed file is served fresh within statCacheTtl', async () => {
-  const path = join(site.root, 'changing.txt');
-  writeFileSync(path, 'version one');
-  await sleep(STAT_CACHE_TTL_MS + 50);
-  // Warm both workers' caches; fresh connections reach both workers.
-  for (let i = 0; i < 6; i++) assert.equal((await get('/changing.txt')).body.toString(), 'version one');
+  test(`ranges above maxRanges give the full file over ${protocol}`, async () => {
+    const ranges = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(',');
+    const response = await get('/text.txt', { Range: `bytes=${ranges}` });
+    assert.equal(response.status, 200);
+    assert.equal(response.body.toString(), site.text);
+  });
 
-  writeFileSync(path, 'version two, longer');
-  await sleep(STAT_CACHE_TTL_MS + 50);
-  for (let i = 0; i < 6; i++) assert.equal((await get('/changing.txt')).body.toString(), 'version two, longer', `request ${i + 1}`);
+  test(`overlapping ranges are coalesced over ${protocol}`, async () => {
+    const response = await get('/text.txt', { Range: 'bytes=0-,0-,0-' });
+    assert.equal(response.status, 206);
+    assert.equal(header(response, 'content-range'), `bytes 0-${site.text.length - 1}/${site.text.length}`);
+    assert.equal(response.body.toString(), site.text);
+  });
 
-  // Same size, new time: the ETag changes with the modification time.
-  const before = header(await get('/changing.txt'), 'etag');
-  writeFileSync(path, 'version 3!, longer!');
-  const later = new Date(Date.now() + 5000);
-  utimesSync(path, later, later);
-  await sleep(STAT_CACHE_TTL_MS + 50);
-  const after = await get('/changing.txt');
-  assert.equal(after.body.toString(), 'version 3!, longer!');
-  assert.notEqual(header(after, 'etag'), before);
+  test(`zero-length file over ${protocol}`, async () => {
+    const response = await get('/empty.txt');
+    assert.equal(response.status, 200);
+    assert.equal(header(response, 'content-length'), '0');
+    assert.equal(response.body.length, 0);
+    assert.match(header(response, 'etag') ?? '', /^"0-[0-9a-f]+"$/);
+    assert.equal(header(response, 'accept-ranges'), 'bytes');
+    const range = await get('/empty.txt', { Range: 'bytes=0-' });
+    assert.equal(range.status, 416);
+    assert.equal(header(range, 'content-range'), 'bytes */0');
+    assert.equal((await get('/empty.txt', { 'If-None-Match': header(response, 'etag') ?? '' })).status, 304);
+    assert.equal((await get('/empty.txt', {}, 'HEAD')).status, 200);
+  });
 
-  // Files larger than cacheMaxFileSize are streamed; they are checked on the same schedule.
-  const bigPath = join(site.root, 'big-changing.bin');
-  const first = randomBytes(100_000);
-  writeFileSync(bigPath, first);
-  await sleep(STAT_CACHE_TTL_MS + 50);
-  assert.ok((await get('/big-changing.bin')).body.equals(first));
-  const second = randomBytes(150_000);
-  writeFileSync(bigPath, second);
-  await sleep(STAT_CACHE_TTL_MS + 50);
-  assert.ok((await get('/big-changing.bin')).body.equals(second));
+  test(`content types come from the extension over ${protocol}`, async () => {
+    const expected: Record<string, string> = {
+      '/style.css': 'text/css; charset=utf-8',
+      '/app.js': 'text/javascript; charset=utf-8',
+      '/data.json': 'application/json; charset=utf-8',
+      '/logo.svg': 'image/svg+xml',
+      '/pixel.png': 'image/png',
+      '/noext': 'application/octet-stream',
+      '/index.html': 'text/html; charset=utf-8',
+    };
+    for (const [path, type] of Object.entries(expected)) {
+      const response = await get(path);
+      assert.equal(response.status, 200, path);
+      assert.equal(header(response, 'content-type'), type, path);
+      assert.equal(header(response, 'x-content-type-options'), 'nosniff', path);
+    }
+  });
 
-  // A streamed file deleted within statCacheTtl is 404 at once, since opening it fails.
-  unlinkSync(bigPath);
-  assert.equal((await get('/big-changing.bin')).status, 404);
-  unlinkSync(path);
-  await sleep(STAT_CACHE_TTL_MS + 50);
-  assert.equal((await get('/changing.txt')).status, 404);
-});
+  test(`Cache-Control follows the first matching rule over ${protocol}`, async () => {
+    assert.equal(header(await get('/assets/app.1234.js'), 'cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(header(await get('/assets/img/a.png'), 'cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(header(await get('/sub/index.html'), 'cache-control'), 'no-cache');
+    assert.equal(header(await get('/'), 'cache-control'), 'no-cache', 'an index file matches by its own name');
+    assert.equal(header(await get('/style.css'), 'cache-control'), 'public, max-age=0, must-revalidate');
+    const notModified = await get('/assets/app.1234.js', { 'If-None-Match': '*' });
+    assert.equal(header(notModified, 'cache-control'), 'public, max-age=31536000, immutable', '304 repeats Cache-Control');
+  });
+
+  test(`directories redirect and serve index files over ${protocol}`, async () => {
+    const redirect = await get('/sub?x=1&y=2');
+    assert.equal(redirect.status, 301);
+    assert.equal(header(redirect, 'location'), '/sub/?x=1&y=2');
+    const offSite = await get('//sub');
+    assert.equal(offSite.status, 301);
+    assert.equal(header(offSite, 'location'), '/sub/', 'the Location of //sub stays on this origin');
+
+    assert.equal((await get('/sub/')).body.toString(), '<p>sub index</p>');
+    assert.equal((await get('/')).body.toString(), '<p>root index</p>');
+    assert.equal((await get('/second-index/')).body.toString(), '<p>second name</p>', 'the index list is tried in order');
+    assert.equal((await get('/empty-dir/')).status, 404, 'no listing unless enabled');
+    assert.equal((await get('/text.txt/')).status, 404, 'a file is not a directory');
+    assert.equal((await get('/a%20file.txt')).body.toString(), 'spaces');
+  });
+
+  test(`dotfiles are 404 unless allowed over ${protocol}`, async () => {
+    for (const path of ['/.env', '/.git/config', '/.git/', '/%2eenv', '/sub/../.env']) {
+      const response = await requestRaw(protocol, cluster.port, path);
+      assert.equal(response.status, 404, path);
+      assert.doesNotMatch(response.text, /SECRET=dotfile|\[core\]/, path);
+    }
+  });
+
+  test(`symbolic links inside root are served, leaving root is 404 over ${protocol}`, async () => {
+    assert.equal((await get('/link-inside.txt')).body.toString(), site.text);
+    assert.equal((await get('/escape.txt')).status, 404);
+    assert.equal((await get('/escape-dir/secret.txt')).status, 404);
+  });
+
+  test(`only GET and HEAD reach the file server over ${protocol}`, async () => {
+    const post = await request(protocol, cluster.port, '/text.txt', { method: 'POST', body: 'x' });
+    assert.equal(post.status, 404);
+    assert.equal(post.body.toString(), 'no route for /text.txt', 'the application answered');
+    const missing = await get('/no-such-file');
+    assert.equal(missing.body.toString(), 'no route for /no-such-file', 'a missing file falls through to the application');
+  });
+
+  test(`percent-decoding errors give 400 over ${protocol}`, async () => {
+    for (const path of ['/%E0%A4%A', '/%zz', '/text%2.txt', '/%c0%ae%c0%ae/text.txt']) {
+      assert.equal((await requestRaw(protocol, cluster.port, path)).status, 400, path);
+    }
+  });
+
+  test(`traversal and encoding tricks never leave root over ${protocol}`, async () => {
+    const absoluteCanary = join(site.dir, 'secret.txt');
+    const targets = [
+      '/../secret.txt',
+      '/../../../../../../etc/passwd',
+      '/sub/../../secret.txt',
+      '/./../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/%2E%2E/secret.txt',
+      '/.%2e/secret.txt',
+      '/%2e./secret.txt',
+      '/..%2fsecret.txt',
+      '/..%2Fsecret.txt',
+      '/sub/..%2f..%2fsecret.txt',
+      '/%2e%2e%2fsecret.txt',
+      '/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+      '/..%5csecret.txt',
+      '/..%5Csecret.txt',
+      '/..\\secret.txt',
+      '/sub\\..\\..\\secret.txt',
+      '/%2e%2e%5c%2e%2e%5csecret.txt',
+      '/%252e%252e/secret.txt',
+      '/%252e%252e%252fsecret.txt',
+      '/%25252e%25252e/secret.txt',
+      '/secret.txt%00.html',
+      '/%00/../secret.txt',
+      '/..%00/secret.txt',
+      '/%c0%ae%c0%ae/secret.txt',
+      '/%c0%ae%c0%ae%c0%afsecret.txt',
+      '/%e0%80%ae%e0%80%ae/secret.txt',
+      '/..%c0%afsecret.txt',
+      '/..%c1%9csecret.txt',
+      '/%u002e%u002e/secret.txt',
+      '/%ef%bc%8e%ef%bc%8e/secret.txt',
+      '/..;/secret.txt',
+      '/.../secret.txt',
+      '/....//secret.txt',
+      '//../secret.txt',
+      'http://localhost/../secret.txt',
+      'http://localhost/%2e%2e/secret.txt',
+      'http://evil.example/../../secret.txt',
+      absoluteCanary,
+      `/..${absoluteCanary}`,
+      '/escape.txt',
+      '/escape-dir/secret.txt',
+      '/escape-dir/',
+      '/escape-dir',
+    ];
+    assert.ok(targets.length >= 30);
+    for (const target of targets) {
+      const response = await requestRaw(protocol, cluster.port, target);
+      assert.doesNotMatch(response.text, new RegExp(CANARY), `${target} leaked a file outside root`);
+      assert.doesNotMatch(response.text, /root:x:0:0/, `${target} leaked /etc/passwd`);
+      // HTTP/2 resets a stream whose :path is not origin-form (RFC 9113 section 8.3.1).
+      const allowed = protocol === 'HTTP/2' && !target.startsWith('/') ? [400, 404, 'reset'] : [400, 404];
+      assert.ok(allowed.includes(response.status), `${target}: status ${response.status}`);
+    }
+  });
+
+  test(`precompressed siblings are chosen with Vary over ${protocol}`, async () => {
+    const gzip = await get('/style.css', { 'Accept-Encoding': 'gzip' });
+    assert.equal(header(gzip, 'content-encoding'), 'gzip');
+    assert.equal(header(gzip, 'vary'), 'Accept-Encoding');
+    assert.equal(header(gzip, 'content-type'), 'text/css; charset=utf-8');
+    assert.equal(gunzipSync(gzip.body).toString(), site.css);
+
+    const br = await get('/style.css', { 'Accept-Encoding': 'gzip, deflate, br' });
+    assert.equal(header(br, 'content-encoding'), 'br');
+    assert.equal(brotliDecompressSync(br.body).toString(), site.css);
+    assert.notEqual(header(br, 'etag'), header(gzip, 'etag'), 'each coding has its own ETag');
+
+    const identity = await get('/style.css');
+    assert.equal(header(identity, 'content-encoding'), undefined);
+    assert.equal(header(identity, 'vary'), 'Accept-Encoding');
+    assert.equal(identity.body.toString(), site.css);
+
+    const refused = await get('/style.css', { 'Accept-Encoding': 'br;q=0, gzip;q=0' });
+    assert.equal(header(refused, 'content-encoding'), undefined);
+
+    const notModified = await get('/style.css', { 'Accept-Encoding': 'br', 'If-None-Match': header(br, 'etag') ?? '' });
+    assert.equal(notModified.status, 304);
+    assert.equal(header(notModified, 'vary'), 'Accept-Encoding');
+    assert.equal(header(await get('/text.txt', { 'Accept-Encoding': 'gzip' }), 'content-encoding'), undefined, 'compression is off by default');
+  });
+
+  test(`changed file is served fresh within statCacheTtl over ${protocol}`, async () => {
+    const name = `changing-${protocol === 'HTTP/2' ? 'h2' : 'h1'}`;
+    const path = join(site.root, `${name}.txt`);
+    writeFileSync(path, 'version one');
+    await sleep(STAT_CACHE_TTL_MS + 50);
+    // Warm the caches; over HTTP/1.1 each request is a fresh connection, so both workers see it.
+    for (let i = 0; i < 6; i++) assert.equal((await get(`/${name}.txt`)).body.toString(), 'version one');
+
+    writeFileSync(path, 'version two, longer');
+    await sleep(STAT_CACHE_TTL_MS + 50);
+    for (let i = 0; i < 6; i++) assert.equal((await get(`/${name}.txt`)).body.toString(), 'version two, longer', `request ${i + 1}`);
+
+    // Same size, new time: the ETag changes with the modification time.
+    const before = header(await get(`/${name}.txt`), 'etag');
+    writeFileSync(path, 'version 3!, longer!');
+    const later = new Date(Date.now() + 5000);
+    utimesSync(path, later, later);
+    await sleep(STAT_CACHE_TTL_MS + 50);
+    const after = await get(`/${name}.txt`);
+    assert.equal(after.body.toString(), 'version 3!, longer!');
+    assert.notEqual(header(after, 'etag'), before);
+
+    // Files larger than cacheMaxFileSize are streamed; they are checked on the same schedule.
+    const bigPath = join(site.root, `${name}.bin`);
+    const first = randomBytes(100_000);
+    writeFileSync(bigPath, first);
+    await sleep(STAT_CACHE_TTL_MS + 50);
+    assert.ok((await get(`/${name}.bin`)).body.equals(first));
+    const second = randomBytes(150_000);
+    writeFileSync(bigPath, second);
+    await sleep(STAT_CACHE_TTL_MS + 50);
+    assert.ok((await get(`/${name}.bin`)).body.equals(second));
+
+    // A streamed file deleted within statCacheTtl is 404 at once, since opening it fails.
+    unlinkSync(bigPath);
+    assert.equal((await get(`/${name}.bin`)).status, 404);
+    unlinkSync(path);
+    await sleep(STAT_CACHE_TTL_MS + 50);
+    assert.equal((await get(`/${name}.txt`)).status, 404);
+  });
+}
 
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -493,10 +568,22 @@ function rssOf(pid: number): number {
   return Number(kib ?? 0) * 1024;
 }
 
-/** Reads a URL to the end, counting bytes without keeping them. */
-function drain(url: string): Promise<{ status: number; bytes: number }> {
+/** Reads a path to the end, counting bytes without keeping them. */
+function drain(protocol: Protocol, port: number, path: string): Promise<{ status: number; bytes: number }> {
+  if (protocol === 'HTTP/2') {
+    return new Promise((resolve, reject) => {
+      const stream = sessionFor(port).request({ ':path': path });
+      let status = 0;
+      let bytes = 0;
+      stream.on('response', (headers) => (status = Number(headers[':status'])));
+      stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      stream.on('end', () => resolve({ status, bytes }));
+      stream.on('error', reject);
+      stream.end();
+    });
+  }
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
+    const req = httpRequest(`http://127.0.0.1:${port}${path}`, { agent: false }, (res) => {
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
@@ -507,7 +594,7 @@ function drain(url: string): Promise<{ status: number; bytes: number }> {
   });
 }
 
-test('1 GiB file streams with flat worker memory', async () => {
+test('1 GiB file streams with flat worker memory', async (t) => {
   const size = 1024 ** 3;
   const dir = tempDir();
   const root = join(dir, 'big');
@@ -518,20 +605,23 @@ test('1 GiB file streams with flat worker memory', async () => {
   try {
     const [pid] = big.workerPids();
     assert.ok(pid, 'worker pid');
-    // Warm the worker with one small request so its baseline includes the lazy allocations.
-    await drain(big.url('/huge.bin').replace('huge.bin', 'missing'));
-    const baseline = rssOf(pid);
-    let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
-    try {
-      const result = await drain(big.url('/huge.bin'));
-      assert.equal(result.status, 200);
-      assert.equal(result.bytes, size);
-    } finally {
-      clearInterval(sampler);
+    for (const protocol of PROTOCOLS) {
+      // Warm the worker with one small request so its baseline includes the lazy allocations.
+      await drain(protocol, big.port, '/missing');
+      const baseline = rssOf(pid);
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
+      try {
+        const result = await drain(protocol, big.port, '/huge.bin');
+        assert.equal(result.status, 200, protocol);
+        assert.equal(result.bytes, size, protocol);
+      } finally {
+        clearInterval(sampler);
+      }
+      const growth = peak - baseline;
+      t.diagnostic(`${protocol}: worker RSS ${(baseline / 1024 / 1024).toFixed(1)} MiB before, peak growth ${(growth / 1024 / 1024).toFixed(1)} MiB`);
+      assert.ok(growth < 64 * 1024 * 1024, `worker RSS grew by ${(growth / 1024 / 1024).toFixed(1)} MiB while streaming 1 GiB over ${protocol}`);
     }
-    const growth = peak - baseline;
-    assert.ok(growth < 64 * 1024 * 1024, `worker RSS grew by ${(growth / 1024 / 1024).toFixed(1)} MiB while streaming 1 GiB`);
   } finally {
     await big.stop();
   }
@@ -542,47 +632,49 @@ test('listings, dotfiles and on-the-fly compression when enabled', async (t) => 
     config: { root: site.root, workers: 1, static: { listings: true, dotfiles: true, compress: true, compressMinSize: 100 } },
   });
   t.after(() => other.stop());
-  const fetch = (path: string, headers: Record<string, string> = {}): Promise<SimpleResponse> => httpGet(other.url(path), { headers });
+  for (const protocol of PROTOCOLS) {
+    const fetch = (path: string, headers: Record<string, string> = {}): Promise<SimpleResponse> => request(protocol, other.port, path, { headers });
 
-  const listing = await fetch('/empty-dir/');
-  assert.equal(listing.status, 200);
-  assert.equal(header(listing, 'content-type'), 'text/html; charset=utf-8');
-  const assets = (await fetch('/assets/')).body.toString();
-  assert.match(assets, /href="app\.1234\.js"/);
-  assert.match(assets, /href="img\/"/);
-  assert.equal((await fetch('/sub/')).body.toString(), '<p>sub index</p>', 'an index file wins over the listing');
-  const listed = (await fetch('/listed/')).body.toString();
-  assert.match(listed, /href="b%20%3C%26%3E%20c\.txt">b &#60;&#38;&#62; c\.txt</, 'names are encoded in links and escaped in text');
-  assert.match(listed, /href="\.hidden"/, 'dotfiles are listed when they are served');
-  assert.doesNotMatch(listed, /out\.txt/, 'links that leave root are not listed');
-  const subListing = await fetch('/escape-dir/');
-  assert.equal(subListing.status, 404, 'a symlinked directory outside root is not listed');
+    const listing = await fetch('/empty-dir/');
+    assert.equal(listing.status, 200);
+    assert.equal(header(listing, 'content-type'), 'text/html; charset=utf-8');
+    const assets = (await fetch('/assets/')).body.toString();
+    assert.match(assets, /href="app\.1234\.js"/);
+    assert.match(assets, /href="img\/"/);
+    assert.equal((await fetch('/sub/')).body.toString(), '<p>sub index</p>', 'an index file wins over the listing');
+    const listed = (await fetch('/listed/')).body.toString();
+    assert.match(listed, /href="b%20%3C%26%3E%20c\.txt">b &#60;&#38;&#62; c\.txt</, 'names are encoded in links and escaped in text');
+    assert.match(listed, /href="\.hidden"/, 'dotfiles are listed when they are served');
+    assert.doesNotMatch(listed, /out\.txt/, 'links that leave root are not listed');
+    const subListing = await fetch('/escape-dir/');
+    assert.equal(subListing.status, 404, 'a symlinked directory outside root is not listed');
 
-  assert.equal((await fetch('/.env')).body.toString(), 'SECRET=dotfile');
+    assert.equal((await fetch('/.env')).body.toString(), 'SECRET=dotfile');
 
-  const gzip = await fetch('/app.js', { 'Accept-Encoding': 'gzip' });
-  assert.equal(header(gzip, 'content-encoding'), 'gzip');
-  assert.equal(header(gzip, 'vary'), 'Accept-Encoding');
-  assert.equal(gunzipSync(gzip.body).toString(), readFileSync(join(site.root, 'app.js'), 'utf8'));
-  const br = await fetch('/app.js', { 'Accept-Encoding': 'br' });
-  assert.equal(header(br, 'content-encoding'), 'br');
-  assert.equal(brotliDecompressSync(br.body).toString(), readFileSync(join(site.root, 'app.js'), 'utf8'));
-  assert.equal((await fetch('/app.js', { 'Accept-Encoding': 'br', 'If-None-Match': header(br, 'etag') ?? '' })).status, 304);
+    const gzip = await fetch('/app.js', { 'Accept-Encoding': 'gzip' });
+    assert.equal(header(gzip, 'content-encoding'), 'gzip');
+    assert.equal(header(gzip, 'vary'), 'Accept-Encoding');
+    assert.equal(gunzipSync(gzip.body).toString(), readFileSync(join(site.root, 'app.js'), 'utf8'));
+    const br = await fetch('/app.js', { 'Accept-Encoding': 'br' });
+    assert.equal(header(br, 'content-encoding'), 'br');
+    assert.equal(brotliDecompressSync(br.body).toString(), readFileSync(join(site.root, 'app.js'), 'utf8'));
+    assert.equal((await fetch('/app.js', { 'Accept-Encoding': 'br', 'If-None-Match': header(br, 'etag') ?? '' })).status, 304);
 
-  const range = await fetch('/app.js', { 'Accept-Encoding': 'gzip', Range: 'bytes=0-9' });
-  assert.equal(range.status, 206, 'a range request gets identity bytes');
-  assert.equal(header(range, 'content-encoding'), undefined);
-  assert.equal(header((await fetch('/data.json', { 'Accept-Encoding': 'gzip' })), 'content-encoding'), undefined, 'below compressMinSize');
-  assert.equal(header((await fetch('/pixel.png', { 'Accept-Encoding': 'gzip' })), 'content-encoding'), undefined, 'not a compressible type');
+    const range = await fetch('/app.js', { 'Accept-Encoding': 'gzip', Range: 'bytes=0-9' });
+    assert.equal(range.status, 206, 'a range request gets identity bytes');
+    assert.equal(header(range, 'content-encoding'), undefined);
+    assert.equal(header((await fetch('/data.json', { 'Accept-Encoding': 'gzip' })), 'content-encoding'), undefined, 'below compressMinSize');
+    assert.equal(header((await fetch('/pixel.png', { 'Accept-Encoding': 'gzip' })), 'content-encoding'), undefined, 'not a compressible type');
 
-  const binary = await fetch('/blob.bin', { 'Accept-Encoding': 'gzip' });
-  assert.equal(header(binary, 'content-encoding'), undefined, 'binary data is not compressed');
+    const binary = await fetch('/blob.bin', { 'Accept-Encoding': 'gzip' });
+    assert.equal(header(binary, 'content-encoding'), undefined, 'binary data is not compressed');
 
-  // Above cacheMaxFileSize the file is compressed as a stream, with chunked framing.
-  const large = 'line of compressible text\n'.repeat(20_000);
-  writeFileSync(join(site.root, 'large.txt'), large);
-  const streamed = await fetch('/large.txt', { 'Accept-Encoding': 'gzip' });
-  assert.equal(header(streamed, 'content-encoding'), 'gzip');
-  assert.equal(header(streamed, 'content-length'), undefined);
-  assert.equal(gunzipSync(streamed.body).toString(), large);
+    // Above cacheMaxFileSize the file is compressed as a stream, with chunked framing.
+    const large = 'line of compressible text\n'.repeat(20_000);
+    writeFileSync(join(site.root, 'large.txt'), large);
+    const streamed = await fetch('/large.txt', { 'Accept-Encoding': 'gzip' });
+    assert.equal(header(streamed, 'content-encoding'), 'gzip');
+    assert.equal(header(streamed, 'content-length'), undefined);
+    assert.equal(gunzipSync(streamed.body).toString(), large);
+  }
 });
