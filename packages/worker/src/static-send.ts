@@ -1,15 +1,25 @@
 // Writing file bodies: from memory, streamed from a file descriptor with back-pressure, as
 // multipart/byteranges, and on HTTP/2 through the stream's file-descriptor response path, which
 // lets Node read the file without passing each chunk through JavaScript.
-import { createReadStream } from 'node:fs';
+import { createReadStream, read } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import { pipeline, type Transform } from 'node:stream';
+import { promisify } from 'node:util';
 import type { HttpResponse } from './http-types.js';
 import { closeFd, type OpenedFile } from './static-cache.js';
 import type { ByteRange } from './static-http.js';
+
+const readAsync = promisify(read);
+
+/**
+ * Bytes read from disk per write while streaming a file. Two buffers of this size per response
+ * are reused for the whole file, so a response in flight holds 2 x 128 KiB however large the
+ * file is, and produces no garbage for the collector.
+ */
+const STREAM_CHUNK_SIZE = 128 * 1024;
 
 /** Returns the HTTP/2 stream behind a compatibility-API response, or null on HTTP/1.1. */
 export function http2StreamOf(res: HttpResponse): ServerHttp2Stream | null {
@@ -20,6 +30,15 @@ export function http2StreamOf(res: HttpResponse): ServerHttp2Stream | null {
 // TypeScript cannot call through the union, so each call site narrows first.
 function write(res: HttpResponse, chunk: Buffer): boolean {
   return res instanceof ServerResponse ? res.write(chunk) : res.write(chunk);
+}
+
+/** Writes a chunk and resolves once it left the response's buffer, so the chunk may be reused. */
+function writeFlushed(res: HttpResponse, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error | null): void => (error ? reject(error) : resolve());
+    if (res instanceof ServerResponse) res.write(chunk, done);
+    else res.write(chunk, done);
+  });
 }
 
 function end(res: HttpResponse, body: Buffer | null): void {
@@ -35,9 +54,46 @@ export function sendBuffer(res: HttpResponse, status: number, headers: OutgoingH
 }
 
 /**
+ * Copies `length` bytes at `start` of `fd` into the response through two reused buffers. Reading
+ * the next chunk waits until the chunk last read into that buffer has been flushed to the socket,
+ * so at most two chunks are in flight: back-pressure with flat memory whatever the file size.
+ * Rejects when the client goes away or the file shrinks.
+ */
+async function copyRange(res: HttpResponse, fd: number, start: number, length: number): Promise<void> {
+  const size = Math.min(STREAM_CHUNK_SIZE, length);
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  const flushed: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+  let closeListener = (): void => undefined;
+  const closed = new Promise<never>((_, reject) => {
+    closeListener = () => reject(new Error('client closed the connection'));
+    res.once('close', closeListener);
+  });
+  // A rejection that no race observes any more must not become an unhandled rejection.
+  closed.catch(() => undefined);
+
+  try {
+    let offset = 0;
+    let slot = 0;
+    while (offset < length) {
+      await Promise.race([flushed[slot], closed]);
+      const buffer = buffers[slot] ?? Buffer.alloc(0);
+      const { bytesRead } = await readAsync(fd, buffer, 0, Math.min(buffer.length, length - offset), start + offset);
+      if (bytesRead === 0) throw new Error('file shrank while it was sent');
+      const written = writeFlushed(res, bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+      written.catch(() => undefined);
+      flushed[slot] = written;
+      offset += bytesRead;
+      slot = 1 - slot;
+    }
+    await Promise.race([Promise.all(flushed), closed]);
+  } finally {
+    res.off('close', closeListener);
+  }
+}
+
+/**
  * Sends `range` (or the whole file) from an opened file and closes the descriptor when the
- * response ends or the client goes away. The read stream pauses whenever the socket's buffer is
- * full, so memory stays flat whatever the file size.
+ * response ends or the client goes away.
  */
 export function sendOpened(res: HttpResponse, status: number, headers: OutgoingHttpHeaders, opened: OpenedFile, range: ByteRange | null, head: boolean): void {
   const start = range?.start ?? 0;
@@ -59,8 +115,16 @@ export function sendOpened(res: HttpResponse, status: number, headers: OutgoingH
     res.end();
     return;
   }
-  const source = createReadStream('', { fd: opened.fd, start, end: start + length - 1, autoClose: true });
-  pipeline(source, res, ignoreClientAbort);
+  copyRange(res, opened.fd, start, length).then(
+    () => {
+      closeFd(opened.fd);
+      res.end();
+    },
+    () => {
+      closeFd(opened.fd);
+      res.destroy();
+    },
+  );
 }
 
 /** Sends an on-the-fly compressed body through `encoder`; the descriptor closes with the stream. */
@@ -146,8 +210,7 @@ async function writeParts(res: HttpResponse, ranges: readonly ByteRange[], layou
       const range = ranges[i];
       if (!range) continue;
       await writeChunk(res, layout.heads[i] ?? Buffer.alloc(0));
-      const part = createReadStream('', { fd: opened.fd, start: range.start, end: range.end, autoClose: false });
-      for await (const chunk of part) await writeChunk(res, chunk as Buffer);
+      await copyRange(res, opened.fd, range.start, range.end - range.start + 1);
     }
     await writeChunk(res, layout.tail);
   } finally {
