@@ -128,7 +128,7 @@ export const STATIC_FIELDS: Readonly<Record<string, OptionSpec>> = {
   dotfiles: {
     kind: 'boolean',
     default: false,
-    doc: 'Serves files and directories whose name starts with a dot; off, they are 404.',
+    doc: 'Serves files and directories whose name starts with a dot; off, they count as missing (404 unless the application serves them).',
   },
   listings: {
     kind: 'boolean',
@@ -164,7 +164,7 @@ export const STATIC_FIELDS: Readonly<Record<string, OptionSpec>> = {
     default: 2000,
     min: 0,
     max: 10_000_000,
-    doc: 'Number of files whose metadata and contents are cached per worker.',
+    doc: 'Request paths whose metadata (and contents, for small files) are cached per worker; 0 disables the cache.',
   },
   cacheMaxFileSize: {
     kind: 'size',
