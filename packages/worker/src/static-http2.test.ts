@@ -16,6 +16,8 @@ writeFileSync(join(root, 'big.bin'), big);
 writeFileSync(join(root, 'small.txt'), 'small file');
 
 let server: Http2Server;
+/** Responses sent through respondWithFD, counted by a wrapper on each stream. */
+let descriptorResponses = 0;
 let session: ClientHttp2Session;
 
 before(async () => {
@@ -24,6 +26,11 @@ before(async () => {
   server = createServer((req, res) => {
     // A header set before the file server runs, as a pipeline step would.
     res.setHeader('x-pipeline', 'kept');
+    const respondWithFD = res.stream.respondWithFD.bind(res.stream);
+    res.stream.respondWithFD = (...args: Parameters<typeof respondWithFD>) => {
+      descriptorResponses++;
+      respondWithFD(...args);
+    };
     void files.serve(req, res).then((outcome) => {
       if (outcome !== 'served') {
         res.writeHead(outcome === 'pass' ? 404 : 400);
@@ -56,7 +63,9 @@ function fetch(headers: OutgoingHttpHeaders): Promise<{ headers: IncomingHttpHea
 }
 
 test('whole file over the descriptor path', async () => {
+  const before = descriptorResponses;
   const response = await fetch({ ':path': '/big.bin' });
+  assert.equal(descriptorResponses, before + 1, 'sent with respondWithFD');
   assert.equal(response.headers[':status'], 200);
   assert.equal(response.headers['content-length'], String(big.length));
   assert.equal(response.headers['accept-ranges'], 'bytes');
@@ -66,7 +75,9 @@ test('whole file over the descriptor path', async () => {
 });
 
 test('single range over the descriptor path', async () => {
+  const before = descriptorResponses;
   const response = await fetch({ ':path': '/big.bin', range: 'bytes=1000-1999' });
+  assert.equal(descriptorResponses, before + 1, 'sent with respondWithFD');
   assert.equal(response.headers[':status'], 206);
   assert.equal(response.headers['content-range'], `bytes 1000-1999/${big.length}`);
   assert.ok(response.body.equals(big.subarray(1000, 2000)));

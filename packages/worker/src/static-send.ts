@@ -16,8 +16,8 @@ const readAsync = promisify(read);
 
 /**
  * Bytes read from disk per write while streaming a file. Two buffers of this size per response
- * are reused for the whole file, so a response in flight holds 2 x 128 KiB however large the
- * file is, and produces no garbage for the collector.
+ * are reused for the whole file, so a response in flight keeps 2 x 128 KiB however large the
+ * file is, and no buffer is allocated per chunk.
  */
 const STREAM_CHUNK_SIZE = 128 * 1024;
 
