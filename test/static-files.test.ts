@@ -3,14 +3,14 @@
 // and streaming memory, against a real cluster with real clients.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
-import { FIXTURES, TestCluster, tempDir } from './helpers/cluster.js';
+import { CLI, FIXTURES, REPO_ROOT, TestCluster, tempDir } from './helpers/cluster.js';
 import { httpGet, rawExchange, sleep, type SimpleResponse } from './helpers/net.js';
 
 const APP = join(FIXTURES, 'app.mjs');
@@ -677,4 +677,13 @@ test('listings, dotfiles and on-the-fly compression when enabled', async (t) => 
     assert.equal(header(streamed, 'content-length'), undefined);
     assert.equal(gunzipSync(streamed.body).toString(), large);
   }
+});
+
+test('missing root stops startup', () => {
+  const missing = join(tempDir(), 'no-such-dir');
+  const result = spawnSync(process.execPath, [CLI, 'start', '--listen', '127.0.0.1:0', '--root', missing], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 15_000 });
+  assert.equal(result.status, 78, 'configuration errors exit with 78');
+  assert.match(result.stderr, /Invalid value for option "root"/);
+  assert.match(result.stderr, /create it or fix the path/);
+  assert.equal(result.stdout, '', 'nothing started');
 });

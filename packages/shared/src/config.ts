@@ -1,7 +1,7 @@
 // Configuration loading and validation. One pass over the schema in options.ts turns a user's
 // object into a frozen, fully defaulted Config, or throws a ConfigError that names the option,
 // the value received, the accepted range and the fix.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve, dirname, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isIP } from 'node:net';
@@ -403,5 +403,17 @@ export async function loadConfig(file: string | undefined, overrides: Record<str
     const spec = OPTIONS[key];
     merged[key] = spec && spec.kind === 'path' && typeof value === 'string' ? resolve(value) : value;
   }
-  return validateConfig(merged, baseDir);
+  const config = validateConfig(merged, baseDir);
+  await checkRoot(config.root);
+  return config;
+}
+
+/** Rejects a `root` that is not a readable directory, so a typo stops startup instead of failing every request. */
+async function checkRoot(root: string | null): Promise<void> {
+  if (root === null) return;
+  const info = await stat(root).catch((error: Error) => error);
+  if (info instanceof Error || !info.isDirectory()) {
+    const reason = info instanceof Error ? info.message : 'it is not a directory';
+    throw new ConfigError('AERYS_CONFIG_INVALID_VALUE', 'root', `Invalid value for option "root": ${JSON.stringify(root)} (${reason}). Expected a directory of static files; create it or fix the path.`);
+  }
 }
