@@ -101,11 +101,17 @@ export function sendOpened(res: HttpResponse, status: number, headers: OutgoingH
 
   const h2 = http2StreamOf(res);
   if (h2 && !h2.destroyed && !head && length > 0) {
-    h2.once('close', () => closeFd(opened.fd));
     // The stream bypasses the compatibility response, so headers set on it earlier are merged
     // here, and its statusCode is set for anything that logs the response afterwards.
     res.statusCode = status;
-    h2.respondWithFD(opened.fd, { ...res.getHeaders(), ...headers, ':status': status }, { offset: start, length });
+    try {
+      h2.respondWithFD(opened.fd, { ...res.getHeaders(), ...headers, ':status': status }, { offset: start, length });
+    } catch (error) {
+      closeFd(opened.fd);
+      throw error;
+    }
+    // Node does not close a descriptor passed to respondWithFD.
+    h2.once('close', () => closeFd(opened.fd));
     return;
   }
 
