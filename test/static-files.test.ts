@@ -5,9 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
-import { connect, type ClientHttp2Session } from 'node:http2';
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { CLI, FIXTURES, REPO_ROOT, TestCluster, tempDir } from './helpers/cluster.js';
@@ -594,6 +594,30 @@ function drain(protocol: Protocol, port: number, path: string): Promise<{ status
   });
 }
 
+/** Starts a download and cancels it once the first chunk arrives. */
+function abortAfterFirstChunk(protocol: Protocol, port: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (protocol === 'HTTP/2') {
+      const stream = sessionFor(port).request({ ':path': path });
+      stream.once('data', () => {
+        stream.close(constants.NGHTTP2_CANCEL);
+        resolve();
+      });
+      stream.on('error', () => undefined);
+      stream.end();
+      return;
+    }
+    const req = httpRequest(`http://127.0.0.1:${port}${path}`, { agent: false }, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+    req.end();
+  });
+}
+
 test('1 GiB file streams with flat worker memory', async (t) => {
   const size = 1024 ** 3;
   const dir = tempDir();
@@ -622,6 +646,23 @@ test('1 GiB file streams with flat worker memory', async (t) => {
       t.diagnostic(`${protocol}: worker RSS ${(baseline / 1024 / 1024).toFixed(1)} MiB before, peak growth ${(growth / 1024 / 1024).toFixed(1)} MiB`);
       assert.ok(growth < 64 * 1024 * 1024, `worker RSS grew by ${(growth / 1024 / 1024).toFixed(1)} MiB while streaming 1 GiB over ${protocol}`);
     }
+
+    // Every path that opens the file must close it: aborted downloads, HEAD, 416, multipart, 304.
+    const descriptors = (): number => readdirSync(`/proc/${pid}/fd`).length;
+    const baseline = descriptors();
+    for (const protocol of PROTOCOLS) {
+      await abortAfterFirstChunk(protocol, big.port, '/huge.bin');
+      assert.equal((await request(protocol, big.port, '/huge.bin', { method: 'HEAD' })).status, 200);
+      assert.equal((await request(protocol, big.port, '/huge.bin', { headers: { Range: `bytes=${size}-` } })).status, 416);
+      assert.equal((await request(protocol, big.port, '/huge.bin', { headers: { Range: 'bytes=0-0,-1' } })).status, 206);
+      assert.equal((await request(protocol, big.port, '/huge.bin', { headers: { 'If-None-Match': '*' } })).status, 304);
+    }
+    let open = descriptors();
+    for (let i = 0; i < 40 && open > baseline; i++) {
+      await sleep(50);
+      open = descriptors();
+    }
+    assert.ok(open <= baseline, `worker has ${open} descriptors open, ${baseline} before`);
   } finally {
     await big.stop();
   }
