@@ -82,11 +82,16 @@ export class StaticFiles {
       return this.sendFile(req, res, key, index);
     }
     if (!this.options.listings || this.root === null) return 'pass';
-    const html = await renderListing(this.root, found.path, encodePath(path.segments, true), this.options.dotfiles);
+    await this.sendListing(req, res, this.root, found.path, path);
+    return 'served';
+  }
+
+  /** Sends the HTML listing of a directory; listings change with every file, so caches must revalidate. */
+  private async sendListing(req: HttpRequest, res: HttpResponse, root: string, directory: string, path: RequestPath): Promise<void> {
+    const html = await renderListing(root, directory, encodePath(path.segments, true), this.options.dotfiles);
     const body = Buffer.from(html);
     const headers = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
     sendBuffer(res, 200, headers, body, req.method === 'HEAD');
-    return 'served';
   }
 
   /** Resolves root once; symbolic links in the root path itself are allowed. */
@@ -120,14 +125,24 @@ export class StaticFiles {
     return value;
   }
 
-  /** Sends a file; 'pass' when it vanished since it was last checked. */
-  private async sendFile(req: HttpRequest, res: HttpResponse, key: string, entry: FileEntry): Promise<StaticOutcome> {
-    const head = req.method === 'HEAD';
+  /**
+   * Picks the content coding: a precompressed sibling the client accepts, else on-the-fly
+   * compression when it is on and applies. `liveEligible` is true when the response varies by
+   * Accept-Encoding even when this request gets identity bytes.
+   */
+  private chooseCoding(req: HttpRequest, entry: FileEntry): { precompressed?: Coding; live?: Coding; liveEligible: boolean } {
     const codings = entry.compressible ? acceptedCodings(req.headers['accept-encoding']) : [];
     const precompressed = codings.find((coding) => entry.variants[coding] !== undefined);
     const liveEligible = this.options.compress && entry.compressible && entry.file.size >= this.options.compressMinSize;
     // A Range refers to the identity bytes, so a range request is never compressed on the fly.
     const live = precompressed === undefined && liveEligible && req.headers.range === undefined ? codings[0] : undefined;
+    return { precompressed, live, liveEligible };
+  }
+
+  /** Sends a file; 'pass' when it vanished since it was last checked. */
+  private async sendFile(req: HttpRequest, res: HttpResponse, key: string, entry: FileEntry): Promise<StaticOutcome> {
+    const head = req.method === 'HEAD';
+    const { precompressed, live, liveEligible } = this.chooseCoding(req, entry);
 
     const representation: Representation = precompressed ?? 'identity';
     const cached = precompressed ? (entry.variants[precompressed] ?? entry.file) : entry.file;
