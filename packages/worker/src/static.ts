@@ -212,7 +212,8 @@ export class StaticFiles {
     const range = rangeAllowed ? parseRange(req.headers.range, size) : 'ignore';
     if (range === 'unsatisfiable') {
       release(source);
-      const refusal = { 'Accept-Ranges': 'bytes', 'Content-Range': `bytes */${size}`, 'Content-Length': 0 };
+      const refusal: OutgoingHttpHeaders = { 'Accept-Ranges': 'bytes', 'Content-Range': `bytes */${size}`, 'Content-Length': 0 };
+      if (headers.Vary !== undefined) refusal.Vary = headers.Vary;
       sendBuffer(res, 416, refusal, null, true);
       return;
     }
