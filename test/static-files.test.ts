@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
@@ -665,6 +665,7 @@ test('1 GiB file streams with flat worker memory', async (t) => {
     assert.ok(open <= baseline, `worker has ${open} descriptors open, ${baseline} before`);
   } finally {
     await big.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
