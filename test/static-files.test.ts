@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { CLI, FIXTURES, REPO_ROOT, TestCluster, tempDir } from './helpers/cluster.js';
 import { httpGet, rawExchange, sleep, type SimpleResponse } from './helpers/net.js';
@@ -669,9 +669,9 @@ test('1 GiB file streams with flat worker memory', async (t) => {
   }
 });
 
-test('listings, dotfiles and on-the-fly compression when enabled', async (t) => {
+test('listings, dotfiles, compression and no cache', async (t) => {
   const other = await TestCluster.start({
-    config: { root: site.root, workers: 1, static: { listings: true, dotfiles: true, compress: true, compressMinSize: 100 } },
+    config: { root: site.root, workers: 1, static: { listings: true, dotfiles: true, compress: true, compressMinSize: 100, cacheMaxEntries: 0 } },
   });
   t.after(() => other.stop());
   for (const protocol of PROTOCOLS) {
@@ -718,6 +718,19 @@ test('listings, dotfiles and on-the-fly compression when enabled', async (t) => 
     assert.equal(header(streamed, 'content-encoding'), 'gzip');
     assert.equal(header(streamed, 'content-length'), undefined);
     assert.equal(gunzipSync(streamed.body).toString(), large);
+    const streamedHead = await request(protocol, other.port, '/large.txt', { method: 'HEAD', headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(header(streamedHead, 'content-encoding'), 'gzip');
+    assert.equal(streamedHead.body.length, 0);
+
+    // With cacheMaxEntries 0 every request checks the disk, so a change is visible at once.
+    const instant = join(site.root, `instant-${protocol === 'HTTP/2' ? 'h2' : 'h1'}.txt`);
+    writeFileSync(instant, 'first');
+    assert.equal((await fetch(`/${basename(instant)}`)).body.toString(), 'first');
+    writeFileSync(instant, 'second version');
+    assert.equal((await fetch(`/${basename(instant)}`)).body.toString(), 'second version');
+    const ranges = await fetch('/text.txt', { Range: 'bytes=0-1,-2' });
+    assert.equal(ranges.status, 206, 'multipart from an opened file');
+    assert.equal(parseMultipart(ranges.body, header(ranges, 'content-type') ?? '').length, 2);
   }
 });
 
