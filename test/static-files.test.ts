@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { basename, join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { CLI, FIXTURES, REPO_ROOT, TestCluster, tempDir } from './helpers/cluster.js';
 import { httpGet, rawExchange, sleep, type SimpleResponse } from './helpers/net.js';
+import { requestOnSession } from './helpers/protocols.js';
 
 const APP = join(FIXTURES, 'app.mjs');
 const CANARY = 'CANARY-OUTSIDE-ROOT';
@@ -125,24 +126,7 @@ function sessionFor(port: number): ClientHttp2Session {
 }
 
 function http2Request(port: number, path: string, options: RequestOptions): Promise<SimpleResponse> {
-  return new Promise((resolve, reject) => {
-    const headers: OutgoingHttpHeaders = { ':path': path, ':method': options.method ?? 'GET' };
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
-    const stream = sessionFor(port).request(headers);
-    const chunks: Buffer[] = [];
-    let status = 0;
-    const received: Record<string, string | string[] | undefined> = {};
-    stream.on('response', (responseHeaders) => {
-      status = Number(responseHeaders[':status']);
-      for (const [name, value] of Object.entries(responseHeaders)) {
-        if (!name.startsWith(':')) received[name] = typeof value === 'number' ? String(value) : value;
-      }
-    });
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve({ status, headers: received, body: Buffer.concat(chunks) }));
-    stream.on('error', reject);
-    stream.end(options.body);
-  });
+  return requestOnSession(sessionFor(port), path, options);
 }
 
 /** Sends one request: HTTP/1.1 on a fresh connection, HTTP/2 as a stream of a shared h2c session. */
