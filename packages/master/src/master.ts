@@ -3,9 +3,11 @@
 import type { Socket } from 'node:net';
 import { EXIT_CONFIG, createLogger, formatHostPort, type Config, type Logger } from '@aerys-cluster/shared';
 import { Admission, type RejectReason } from './admission.js';
+import { AdminServer } from './admin.js';
 import { bindListeners, closeListeners, type BoundListener } from './listeners.js';
 import { runChecklist } from './checklist.js';
 import { readProxyHeader, type ProxyHeader } from './proxy-protocol.js';
+import { ClusterMetrics } from './metrics.js';
 import { writePidFile, removePidFile } from './pidfile.js';
 import { RateLimitedLog } from './rate-limit.js';
 import type { ReloadStatus } from './status.js';
@@ -43,6 +45,8 @@ export class Master {
   readonly startedAt = Date.now();
   /** Outcome of the most recent reload, for status output. */
   lastReload: ReloadStatus | null = null;
+  readonly metrics: ClusterMetrics;
+  private admin: AdminServer | null = null;
 
   /** Ready workers that take new connections, rebuilt whenever a worker changes state. */
   private routable: WorkerSlot[] = [];
@@ -76,9 +80,7 @@ export class Master {
       if (this.state === 'starting') this.startupFailure = message.message;
       this.onStartupProgress?.();
     },
-    metrics: () => {
-      // Metrics replies are consumed by the scrape that requested them.
-    },
+    metrics: (slot, message) => this.metrics.receive(slot, message),
   };
 
   constructor(config: Readonly<Config>) {
@@ -86,6 +88,7 @@ export class Master {
     this.log = createLogger({ level: config.logLevel, worker: 'master', generation: this.generation });
     this.admission = new Admission(config);
     this.rejectLog = new RateLimitedLog(this.log, 'connection rejected');
+    this.metrics = new ClusterMetrics(this, this.log);
   }
 
   /**
@@ -98,6 +101,15 @@ export class Master {
       this.log.warn({ check: finding.code, option: finding.option, detail: finding.message, fix: finding.fix, ...finding.values }, 'unsafe setting');
     }
     this.listeners = await bindListeners(this.config.listen, (socket, listener) => this.onConnection(socket, listener));
+    let adminAddress: string | null = null;
+    if (this.config.admin) {
+      try {
+        ({ admin: this.admin, address: adminAddress } = await AdminServer.start(this, this.metrics, this.config.admin, this.log));
+      } catch (error) {
+        await closeListeners(this.listeners);
+        throw error;
+      }
+    }
     if (this.config.pidFile) writePidFile(this.config.pidFile);
 
     this.superviseTimer = setInterval(() => this.supervise(), SUPERVISE_INTERVAL);
@@ -116,6 +128,7 @@ export class Master {
         listeners: this.listeners.map((l) => ({ address: formatHostPort(l.address, l.port), tls: l.config.tls !== null })),
         workers: [...this.workers.values()].map((w) => w.pid),
         pidFile: this.config.pidFile,
+        admin: adminAddress,
       },
       'cluster ready',
     );
@@ -291,6 +304,7 @@ export class Master {
     slot.state = 'exited';
     this.workers.delete(slot.id);
     this.admission.releaseWorker(slot);
+    this.metrics.workerExited(slot);
     this.refreshRoutable();
 
     const fields = { workerId: slot.id, workerPid: slot.pid, code, signal, workerGeneration: slot.generation };
@@ -301,6 +315,7 @@ export class Master {
       if (this.state === 'starting') this.startupFailure ??= 'A worker exited with a configuration error.';
     } else {
       this.log.error({ ...fields, previousState: previous }, 'worker crashed');
+      this.metrics.recordCrash(slot);
       if (this.state === 'running') this.scheduleRespawn();
       else if (this.state === 'starting') this.startupFailure ??= `A worker exited during startup (code ${code}, signal ${signal}).`;
     }
@@ -346,6 +361,7 @@ export class Master {
   /** Kills a worker that stopped answering; its exit counts as a crash, so it is replaced. */
   private kill(slot: WorkerSlot, reason: string): void {
     this.log.error({ workerId: slot.id, workerPid: slot.pid, reason }, 'killing unresponsive worker');
+    this.metrics.recordTimeoutKill(slot);
     slot.process.process.kill('SIGKILL');
   }
 
@@ -409,6 +425,7 @@ export class Master {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     if (this.superviseTimer) clearInterval(this.superviseTimer);
+    this.admin?.close();
     if (this.config.pidFile) removePidFile(this.config.pidFile);
     this.log.info({ exitCode: this.exitCode }, 'master stopped');
     this.resolveStopped?.();

@@ -5,3 +5,4 @@ export * from './logger.js';
 export * from './options.js';
 export * from './suggest.js';
 export * from './units.js';
+export * from './metrics.js';

@@ -1,6 +1,7 @@
 // The IPC protocol between master and workers: one discriminated union per direction, keyed by
 // `type`. Each side dispatches through a handler table typed over its union, so adding a message
 // without handling it is a compile error rather than a silent drop.
+import type { MetricFamily } from './metrics.js';
 
 /** Messages from the master to a worker. */
 export type MasterMessage =
@@ -28,8 +29,11 @@ export type WorkerMessage =
   | { type: 'heartbeat'; requests: number; rss: number }
   /** The worker cannot start (application failed to load, invalid certificate) and will exit. */
   | { type: 'fatal'; code: string; message: string }
-  /** Reply to `collect-metrics`: prom-client's JSON form of every metric of this worker. */
-  | { type: 'metrics'; seq: number; metrics: unknown[] };
+  /**
+   * Reply to `collect-metrics`: prom-client's JSON form of every metric of this worker. A worker
+   * that finished draining sends one with seq 0 before it exits, so the master keeps its final counts.
+   */
+  | { type: 'metrics'; seq: number; metrics: MetricFamily[] };
 
 /** A client address learned from a PROXY protocol header, when the listener enables it. */
 export interface ClientAddress {

@@ -8,6 +8,7 @@ import { Gateway, type Transport } from './gateway.js';
 import { createPipeline } from './handler.js';
 import { adoptHandOff, hardenWorker, privilegeProblem } from './hardening.js';
 import { withClientAddress } from './client-address.js';
+import { collectMetrics, observeRequest, setAccessLog } from './metrics.js';
 import { StaticFiles } from './static.js';
 import { TlsConfigError } from './tls.js';
 import { createTransports } from './transports.js';
@@ -61,8 +62,11 @@ async function main(): Promise<void> {
   let requests = 0;
   const staticFiles = config.root ? new StaticFiles(config.root, config.static) : null;
   const pipeline = withClientAddress(createPipeline({ config, app, staticFiles, log, isDraining: () => gateway.isDraining }), config.trustedProxies);
+  // The access log writes at info whatever logLevel is: turning it on is the request for those lines.
+  if (config.accessLog) setAccessLog(log.child({}, { level: 'info' }));
   const countingPipeline: typeof pipeline = (req, res) => {
     requests++;
+    observeRequest(req, res);
     pipeline(req, res);
     if (gateway.isDraining) res.once('finish', () => setImmediate(() => gateway.closeIdle()));
   };
@@ -84,7 +88,8 @@ async function main(): Promise<void> {
     log.info({ reason }, 'drain requested');
     gateway.drain(() => {
       log.info('drained; exiting');
-      process.exit(0);
+      // The final counts go to the master first, so its totals include this worker's last requests.
+      void sendFinalMetrics().finally(() => process.exit(0));
     });
     setTimeout(() => {
       log.warn({ open: gateway.registry.size, shutdownTimeoutMs: config.shutdownTimeout }, 'drain timed out; exiting with connections open');
@@ -101,7 +106,9 @@ async function main(): Promise<void> {
       else send({ type: 'connections', accepted: [message.id], closed: [message.id] });
     },
     drain: (message) => drain(message.reason),
-    'collect-metrics': (message) => send({ type: 'metrics', seq: message.seq, metrics: [] }),
+    'collect-metrics': (message) => {
+      void collectMetrics().then((metrics) => send({ type: 'metrics', seq: message.seq, metrics }));
+    },
   };
   process.on('message', (raw: unknown, handle: unknown) => {
     if (!isMasterMessage(raw)) return;
@@ -112,6 +119,16 @@ async function main(): Promise<void> {
   setInterval(() => send({ type: 'heartbeat', requests, rss: process.memoryUsage.rss() }), HEARTBEAT_INTERVAL_MS).unref();
   send({ type: 'ready' });
   log.info({ app: config.app, root: config.root }, 'worker ready');
+}
+
+/** Sends the metrics with seq 0 (not a reply) and resolves once the message is written, or after 1 s. */
+async function sendFinalMetrics(): Promise<void> {
+  if (!process.connected || !process.send) return;
+  const metrics = await collectMetrics();
+  await new Promise<void>((resolve) => {
+    setTimeout(resolve, 1000).unref();
+    process.send?.({ type: 'metrics', seq: 0, metrics } satisfies WorkerMessage, undefined, {}, () => resolve());
+  });
 }
 
 void main();
