@@ -13,6 +13,8 @@ declare -A tools=(
   [getent]=libc-bin
   [h2load]=nghttp2-client
   [nghttp]=nghttp2-client
+  [prometheus]=prometheus
+  [promtool]=prometheus
   [wrk]=wrk
 )
 

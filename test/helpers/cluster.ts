@@ -48,6 +48,8 @@ export class TestCluster {
   private waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   ports: number[] = [];
+  /** "host:port" of the admin listener, from "cluster ready"; null when `admin` is false. */
+  adminAddress: string | null = null;
 
   private constructor(
     readonly child: ChildProcess,
@@ -99,11 +101,18 @@ export class TestCluster {
     ]);
     const listeners = line.listeners as Array<{ address: string }>;
     this.ports = listeners.map((l) => Number(l.address.slice(l.address.lastIndexOf(':') + 1)));
+    this.adminAddress = typeof line.admin === 'string' ? line.admin : null;
     return line;
   }
 
   url(path = '/', listener = 0): string {
     return `http://127.0.0.1:${this.ports[listener]}${path}`;
+  }
+
+  /** URL on the admin listener; the configuration must enable `admin`. */
+  adminUrl(path = '/metrics'): string {
+    if (this.adminAddress === null) throw new Error('the admin listener is disabled; start the cluster with admin: { port: 0 }');
+    return `http://${this.adminAddress}${path}`;
   }
 
   get port(): number {

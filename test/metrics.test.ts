@@ -1,0 +1,316 @@
+// End-to-end tests of the admin listener: /metrics aggregated across workers (checked by promtool
+// and by a real Prometheus server), /healthz, /readyz, /status and the access log.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { FIXTURES, TestCluster, tempDir, writeTemp } from './helpers/cluster.js';
+import { fetchText, parseSamples, scrapeSamples, sumSamples, type Sample } from './helpers/metrics.js';
+import { httpGet, rawExchange, sleep } from './helpers/net.js';
+
+const APP = join(FIXTURES, 'app.mjs');
+const REQUESTS = 'aerys_http_requests_total';
+const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
+
+function requireTool(command: string, pkg: string): void {
+  const found = spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+  assert.ok(found, `${command} is not installed; run scripts/install-test-tools.sh (Debian package ${pkg})`);
+}
+
+/** Sends `count` GET requests over `parallel` keep-alive connections; returns the worker ids that answered. */
+async function sendRequests(port: number, count: number, parallel = 10): Promise<Set<number>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: parallel });
+  const workers = new Set<number>();
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    while (next < count) {
+      next++;
+      const body = await getWithAgent(`http://127.0.0.1:${port}/pid`, agent);
+      workers.add((JSON.parse(body) as { worker: number }).worker);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, loop));
+  agent.destroy();
+  return workers;
+}
+
+function getWithAgent(url: string, agent: Agent): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`status ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function workerLabels(samples: readonly Sample[], name: string): Set<string> {
+  return new Set(samples.filter((s) => s.name === name && s.labels.worker !== undefined).map((s) => s.labels.worker!));
+}
+
+function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+}
+
+test('metrics pass promtool and the access log has one line per request', async (t) => {
+  requireTool('promtool', 'prometheus');
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 2, admin: { port: 0 }, accessLog: true } });
+  t.after(() => cluster.stop());
+
+  await httpGet(cluster.url('/pid?x=1'));
+  await httpGet(cluster.url('/missing'));
+  await httpGet(cluster.url('/pid'), { method: 'LINK' });
+  const overflow = await rawExchange(cluster.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`);
+  assert.match(overflow, /^HTTP\/1\.1 431 /);
+
+  const text = await fetchText(cluster.adminUrl('/metrics'));
+  assert.equal(text.status, 200);
+  assert.equal(text.contentType, 'text/plain; version=0.0.4; charset=utf-8');
+  const check = await new Promise<{ code: number; output: string }>((resolve) => {
+    const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }));
+    child.stdin?.end(text.body);
+  });
+  assert.equal(check.output.trim(), '', 'promtool reported problems');
+  assert.equal(check.code, 0);
+
+  const samples = parseSamples(text.body);
+  assert.equal(sumSamples(samples, REQUESTS, { method: 'GET', status_class: '2xx', protocol: 'http1' }), 1);
+  assert.equal(sumSamples(samples, REQUESTS, { method: 'GET', status_class: '4xx' }), 1);
+  assert.equal(sumSamples(samples, REQUESTS, { method: 'other', status_class: '4xx' }), 1, 'unknown methods are labelled "other"');
+  assert.equal(sumSamples(samples, 'aerys_http_limit_rejections_total', { limit: 'header' }), 1);
+  assert.equal(sumSamples(samples, 'aerys_http_request_duration_seconds_count', { protocol: 'http1' }), 3);
+  assert.ok(sumSamples(samples, 'aerys_http_sent_bytes_total') > 0);
+  assert.deepEqual(workerLabels(samples, 'nodejs_heap_size_used_bytes'), new Set(['master', '1', '2']));
+  assert.equal(sumSamples(samples, 'aerys_workers', { state: 'ready' }), 2);
+  for (const sample of samples) assert.ok(!('path' in sample.labels) && !('client' in sample.labels), `${sample.name} has a path or client label`);
+
+  const openMetrics = await fetchText(cluster.adminUrl('/metrics'), OPENMETRICS_ACCEPT);
+  assert.equal(openMetrics.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+  assert.ok(openMetrics.body.endsWith('# EOF\n'));
+  assert.match(openMetrics.body, /^# TYPE aerys_http_requests counter$/m);
+  assert.equal(sumSamples(parseSamples(openMetrics.body), REQUESTS), 3);
+
+  const lines = cluster.logs.filter((line) => line.msg === 'request');
+  assert.equal(lines.length, 3);
+  const first = lines.find((line) => line.path === '/pid?x=1');
+  assert.ok(first, 'no access log line for /pid?x=1');
+  assert.equal(first.method, 'GET');
+  assert.equal(first.status, 200);
+  assert.equal(first.protocol, 'http1');
+  assert.equal(first.client, '127.0.0.1');
+  assert.equal(typeof first.bytes, 'number');
+  assert.ok((first.bytes as number) > 0);
+  assert.equal(typeof first.durationMs, 'number');
+  assert.equal(typeof first.worker, 'number');
+});
+
+test('health, readiness and status endpoints answer', async (t) => {
+  // The application takes a while to load, so the cluster is observably starting.
+  const slowApp = writeTemp('slow-start.mjs', "await new Promise((resolve) => setTimeout(resolve, 1500));\nexport default (req, res) => res.end('ok');\n");
+  const cluster = await TestCluster.start({ config: { app: slowApp, workers: 1, admin: { port: 0 } }, waitReady: false });
+  t.after(() => cluster.stop());
+
+  const listening = await cluster.waitForLog((line) => line.msg === 'admin listener ready', 15_000);
+  cluster.adminAddress = listening.admin as string;
+  const starting = await fetchText(cluster.adminUrl('/readyz'));
+  assert.equal(starting.status, 503);
+  assert.equal(starting.body, 'not ready: starting\n');
+  assert.equal((await fetchText(cluster.adminUrl('/healthz'))).status, 200);
+
+  await cluster.ready();
+  assert.equal((await fetchText(cluster.adminUrl('/readyz'))).status, 200);
+  const status = await fetchText(cluster.adminUrl('/status'));
+  assert.equal(status.status, 200);
+  const snapshot = JSON.parse(status.body) as { state: string; workers: unknown[] };
+  assert.equal(snapshot.state, 'running');
+  assert.equal(snapshot.workers.length, 1);
+  assert.equal((await fetchText(cluster.adminUrl('/nothing'))).status, 404);
+});
+
+test('readyz turns 503 when SIGTERM arrives', async (t) => {
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 1, admin: { port: 0 }, shutdownTimeout: 5000 } });
+  t.after(() => cluster.stop());
+  assert.equal((await fetchText(cluster.adminUrl('/readyz'))).status, 200);
+
+  // An in-flight request keeps the worker draining, so the master stays up while it is answered.
+  const inFlight = httpGet(cluster.url('/slow?ms=1500'));
+  await sleep(200);
+  cluster.signal('SIGTERM');
+  await cluster.waitForLog((line) => line.msg === 'signal received');
+  const readiness = await fetchText(cluster.adminUrl('/readyz'));
+  assert.equal(readiness.status, 503);
+  assert.equal(readiness.body, 'not ready: stopping\n');
+
+  const shuttingDown = cluster.logs.findIndex((line) => line.msg === 'shutting down');
+  const draining = cluster.logs.findIndex((line) => line.msg === 'draining');
+  assert.ok(shuttingDown >= 0, 'the master did not log "shutting down"');
+  assert.ok(draining === -1 || shuttingDown < draining);
+  assert.equal((await inFlight).status, 200, 'the in-flight request is still answered');
+});
+
+describe('request counter across workers', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await TestCluster.start({ config: { app: APP, workers: 2, admin: { port: 0 } } });
+  });
+  after(() => cluster.stop());
+
+  test('1,000 requests sum to exactly 1,000 on every scrape', async () => {
+    const workers = await sendRequests(cluster.port, 1000);
+    assert.equal(workers.size, 2, 'both workers served requests');
+
+    for (let i = 0; i < 20; i++) {
+      const samples = await scrapeSamples(cluster.adminUrl('/metrics'));
+      assert.equal(sumSamples(samples, REQUESTS), 1000, `scrape ${i + 1}`);
+      assert.equal(sumSamples(samples, 'aerys_http_request_duration_seconds_count'), 1000, `scrape ${i + 1}`);
+    }
+  });
+
+  test('counter never falls after kill -9 and SIGHUP', async () => {
+    const victim = cluster.workerPids()[0]!;
+    const values: number[] = [];
+    const record = async (): Promise<void> => {
+      values.push(sumSamples(await scrapeSamples(cluster.adminUrl('/metrics')), REQUESTS));
+    };
+
+    await record();
+    process.kill(victim, 'SIGKILL');
+    await cluster.waitForLog((line) => line.msg === 'worker crashed' && line.workerPid === victim);
+    await record();
+    cluster.signal('SIGHUP');
+    for (let i = 0; values.length < 20; i++) {
+      if (i % 4 === 0) await sendRequests(cluster.port, 10, 2);
+      await record();
+      await sleep(100);
+    }
+
+    for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!, `scrape ${i + 1} fell: ${values.join(', ')}`);
+    assert.ok(values.every((value) => value >= 1000), `a scrape is below 1000: ${values.join(', ')}`);
+    const samples = await scrapeSamples(cluster.adminUrl('/metrics'));
+    assert.ok(sumSamples(samples, 'aerys_worker_restarts_total', { reason: 'crash' }) >= 1);
+  });
+});
+
+test('scrape returns on time while a worker is blocked', async (t) => {
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 2, admin: { port: 0, scrapeTimeout: 1000 }, workerTimeout: 30_000, shutdownTimeout: 1000 } });
+  t.after(() => cluster.stop());
+  await sendRequests(cluster.port, 20, 2);
+  const before = await scrapeSamples(cluster.adminUrl('/metrics'));
+  assert.equal(sumSamples(before, 'aerys_metrics_scrape_worker_timeouts_total'), 0);
+
+  const blocked = httpGet(cluster.url('/block?ms=8000')).catch(() => null);
+  const blocking = await cluster.waitForLog((line) => line.msg === 'fixture blocking');
+  const scrape = await fetchText(cluster.adminUrl('/metrics'));
+  assert.equal(scrape.status, 200);
+  assert.ok(scrape.elapsedMs < 2000, `the scrape took ${Math.round(scrape.elapsedMs)} ms`);
+
+  const samples = parseSamples(scrape.body);
+  assert.deepEqual(workerLabels(samples, 'nodejs_heap_size_used_bytes'), new Set(['master', String(blocking.worker === 1 ? 2 : 1)]));
+  assert.ok(sumSamples(samples, 'aerys_metrics_scrape_worker_timeouts_total') >= 1);
+  assert.ok(sumSamples(samples, REQUESTS) >= 20, 'the blocked worker counts with its last known values');
+  void blocked;
+});
+
+test('Prometheus scrapes the admin listener', async (t) => {
+  requireTool('prometheus', 'prometheus');
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 2, admin: { port: 0 } } });
+  t.after(() => cluster.stop());
+  await sendRequests(cluster.port, 50, 5);
+
+  const dir = tempDir('aerys-prometheus-');
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(
+    configFile,
+    ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', '  - job_name: aerys', '    static_configs:', `      - targets: ['${cluster.adminAddress}']`, ''].join('\n'),
+  );
+  const port = await freePort();
+  const prometheus = spawn('prometheus', [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => prometheus.once('exit', resolve));
+  t.after(async () => {
+    prometheus.kill('SIGTERM');
+    await exited;
+  });
+
+  const api = `http://127.0.0.1:${port}/api/v1`;
+  let health = '';
+  let value = '';
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && (health !== 'up' || value !== '50')) {
+    await sleep(500);
+    try {
+      const targets = JSON.parse((await fetchText(`${api}/targets`)).body) as { data: { activeTargets: Array<{ health: string }> } };
+      health = targets.data.activeTargets[0]?.health ?? '';
+      const query = JSON.parse((await fetchText(`${api}/query?query=sum(${REQUESTS})`)).body) as { data: { result: Array<{ value: [number, string] }> } };
+      value = query.data.result[0]?.value[1] ?? '';
+    } catch {
+      // Prometheus is still starting.
+    }
+  }
+  assert.equal(health, 'up');
+  assert.equal(value, '50');
+});
+
+test('scrape cost with 4 workers stays low', async (t) => {
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 4, admin: { port: 0 } } });
+  t.after(() => cluster.stop());
+  await sendRequests(cluster.port, 100, 8);
+
+  const times: number[] = [];
+  for (let round = 0; round < 10; round++) {
+    const scrapes = await Promise.all(Array.from({ length: 10 }, () => fetchText(cluster.adminUrl('/metrics'))));
+    for (const scrape of scrapes) {
+      assert.equal(scrape.status, 200);
+      times.push(scrape.elapsedMs);
+    }
+  }
+  const p95 = percentile(times, 0.95);
+  t.diagnostic(`scrape p95 ${p95.toFixed(1)} ms over ${times.length} scrapes (10 parallel)`);
+  assert.ok(p95 < 250, `scrape p95 is ${p95.toFixed(1)} ms`);
+
+  if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) {
+    t.diagnostic('wrk is not installed; the throughput comparison is skipped');
+    return;
+  }
+  const quiet = await wrkRequestsPerSecond(cluster.url('/pid'));
+  let scraping = true;
+  const scraper = (async () => {
+    while (scraping) {
+      await fetchText(cluster.adminUrl('/metrics'));
+      await sleep(1000);
+    }
+  })();
+  const scraped = await wrkRequestsPerSecond(cluster.url('/pid'));
+  scraping = false;
+  await scraper;
+  t.diagnostic(`throughput ${quiet.toFixed(0)} req/s without scrapes, ${scraped.toFixed(0)} req/s while scraping every second`);
+});
+
+function wrkRequestsPerSecond(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('wrk', ['-t1', '-c10', '-d3s', url], (error, stdout) => {
+      if (error) return reject(error);
+      const match = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+      if (!match) return reject(new Error(`no Requests/sec in wrk output: ${stdout}`));
+      resolve(Number(match[1]));
+    });
+  });
+}
