@@ -20,7 +20,7 @@ function requireTool(command: string, pkg: string): void {
   assert.ok(found, `${command} is not installed; run scripts/install-test-tools.sh (Debian package ${pkg})`);
 }
 
-/** Sends `count` GET requests over `parallel` keep-alive connections; returns the worker ids that answered. */
+/** Sends `count` GET requests over `parallel` keep-alive connections; returns the ids of the workers that responded. */
 async function sendRequests(port: number, count: number, parallel = 10): Promise<Set<number>> {
   const agent = new Agent({ keepAlive: true, maxSockets: parallel });
   const workers = new Set<number>();
@@ -151,7 +151,7 @@ test('readyz turns 503 when SIGTERM arrives', async (t) => {
   t.after(() => cluster.stop());
   assert.equal((await fetchText(cluster.adminUrl('/readyz'))).status, 200);
 
-  // An in-flight request keeps the worker draining, so the master stays up while it is answered.
+  // An in-flight request keeps the worker draining, so the master stays up until it is complete.
   const inFlight = httpGet(cluster.url('/slow?ms=1500'));
   await sleep(200);
   cluster.signal('SIGTERM');

@@ -1,6 +1,6 @@
 // The admin listener: /metrics for Prometheus, /healthz and /readyz for load balancers and
-// orchestrators, /status for operators. It runs in the master, so it answers even while every
-// worker is busy, and it stays open until the master exits, so /readyz can report the shutdown.
+// orchestrators, /status for operators. It runs in the master, so it responds even while every
+// worker is busy. It stays open until the master exits, so /readyz can report the shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatHostPort, type AdminConfig, type Logger } from '@aerys-cluster/shared';
 import { contentType, negotiateFormat, writeExposition } from './exposition.js';
@@ -76,7 +76,7 @@ export class AdminServer {
     }
   }
 
-  /** 200 only while running: a load balancer that sees 503 stops sending before listeners close. */
+  /** Responds 200 only while running, so a load balancer stops sending new connections once stopping begins. */
   private serveReadiness(res: ServerResponse): void {
     const state = this.master.state;
     if (state === 'running') send(res, 200, TEXT, 'ready\n');

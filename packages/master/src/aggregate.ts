@@ -3,8 +3,8 @@
 //
 // - Counters and histograms are summed over all workers, without a worker label, and the last
 //   values of every worker that exited are kept in a retired sum. A worker's own counters never
-//   fall during its life, so each cluster total can only grow for the life of the master; a
-//   restart never looks like a counter reset to Prometheus.
+//   fall during its life, so each cluster total can only grow for the life of the master. A
+//   restart therefore never looks like a counter reset to Prometheus.
 // - A worker that missed the scrape deadline contributes its last known counter values.
 // - Gauges (and summaries, whose quantiles cannot be added) are never summed: each series gets a
 //   `worker` and a `generation` label, and only workers that answered this scrape contribute.
@@ -118,10 +118,10 @@ export class WorkerMetricsStore {
   }
 
   /**
-   * Returns the cluster view. `answered` holds the workers that replied to this scrape: only
-   * their gauges appear. Counters come from every known worker, running or exited. `master`
-   * holds the master's own families: its process metrics (gauges labelled worker="master") are
-   * merged with the workers' families of the same name, since a name may appear only once.
+   * Returns the cluster view. `answered` contains the workers that replied to this scrape, and
+   * only their gauges appear. Counters come from every known worker, running or exited. The
+   * master's process metrics (gauges labelled worker="master") are merged into the workers'
+   * families of the same name, because a family name may appear only once in an exposition.
    */
   merge(answered: ReadonlySet<number>, master: MasterFamilies, now = Date.now()): MetricFamily[] {
     this.retireExited(now);

@@ -1,5 +1,6 @@
 // Writes metric families in the Prometheus text format 0.0.4 or in OpenMetrics 1.0.0, chosen
-// from the scraper's Accept header. Prometheus asks for OpenMetrics first since version 2.5.
+// from the scraper's Accept header. Prometheus 2.42 (the Debian 12 package) sends an Accept header
+// that prefers OpenMetrics.
 import type { MetricFamily, MetricSample } from '@aerys-cluster/shared';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -34,8 +35,8 @@ function writePrometheusFamily(lines: string[], family: MetricFamily): void {
 }
 
 /**
- * OpenMetrics names a counter family without its `_total` suffix and requires the suffix on every
- * counter sample; it escapes `"` in HELP as well, and ends the exposition with `# EOF`.
+ * Writes one family as OpenMetrics. A counter family is named without its `_total` suffix, and
+ * every counter sample carries the suffix. HELP escapes `"` as well, unlike format 0.0.4.
  */
 function writeOpenMetricsFamily(lines: string[], family: MetricFamily): void {
   const isCounter = family.type === 'counter';

@@ -1,5 +1,5 @@
-// The master's metrics: one collection round asks every worker for its metrics and waits at most
-// admin.scrapeTimeout; the replies are merged (aggregate.ts) with the master's own metrics.
+// The master's metrics. One collection round requests the metrics of every worker and waits at
+// most admin.scrapeTimeout. The replies are merged (aggregate.ts) with the master's own metrics.
 //
 // Scrapes that arrive while a round is in flight share that round, so ten parallel scrapes cost
 // the workers one collection, not ten.
@@ -26,7 +26,7 @@ const RELOAD_RESULTS: readonly ReloadResult[] = ['succeeded', 'failed'];
 const SCRAPE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface CollectionRound {
-  /** Workers asked and not yet answered. */
+  /** Workers that were sent the request and have not replied yet. */
   waiting: Set<number>;
   answered: Set<number>;
   finish: () => void;
@@ -53,7 +53,7 @@ export class ClusterMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.scrapeDuration = new Histogram({
       name: METRIC.scrapeDuration,
-      help: 'Time to answer a /metrics request, in seconds.',
+      help: 'Time to build the response to a /metrics request, in seconds.',
       buckets: SCRAPE_BUCKETS,
       registers: [this.registry],
     });
@@ -121,7 +121,7 @@ export class ClusterMetrics {
     return this.currentRound;
   }
 
-  /** Asks every ready or draining worker for its metrics; resolves with those that answered in time. */
+  /** Requests the metrics of every ready or draining worker and resolves with the ids of those that replied in time. */
   private startRound(timeoutMs: number): Promise<Set<number>> {
     const seq = ++this.seq;
     const waiting = new Set<number>();
@@ -177,7 +177,7 @@ export class ClusterMetrics {
       { name: METRIC.connectionsOpen, help: 'Client connections open in the whole cluster, as the master counts them.', type: 'gauge', values: [{ labels: {}, value: master.admission.open }] },
       { name: METRIC.workerConnectionsOpen, help: 'Client connections open per worker, as the master counts them.', type: 'gauge', values: perWorker },
       { name: METRIC.clientPrefixes, help: 'Distinct client address prefixes with at least one open connection.', type: 'gauge', values: [{ labels: {}, value: master.admission.prefixes }] },
-      { name: METRIC.scrapeWorkerTimeouts, help: 'Workers left out of a scrape because they did not answer within admin.scrapeTimeout.', type: 'counter', values: [{ labels: {}, value: this.scrapeTimeouts }] },
+      { name: METRIC.scrapeWorkerTimeouts, help: 'Workers left out of a scrape because they did not reply within admin.scrapeTimeout.', type: 'counter', values: [{ labels: {}, value: this.scrapeTimeouts }] },
     ];
   }
 }

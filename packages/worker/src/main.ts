@@ -107,7 +107,11 @@ async function main(): Promise<void> {
     },
     drain: (message) => drain(message.reason),
     'collect-metrics': (message) => {
-      void collectMetrics().then((metrics) => send({ type: 'metrics', seq: message.seq, metrics }));
+      // Without a reply the master leaves this worker out of the scrape and counts a timeout.
+      collectMetrics().then(
+        (metrics) => send({ type: 'metrics', seq: message.seq, metrics }),
+        (error: unknown) => log.error({ err: error }, 'metrics collection failed'),
+      );
     },
   };
   process.on('message', (raw: unknown, handle: unknown) => {

@@ -1,7 +1,7 @@
 // The worker's metrics and access log. Request metrics sit on the hot path, so they are plain
-// typed-array counters indexed by label position (one increment per request, no label hashing);
-// they are turned into prom-client's JSON form only when the master collects them. Node's default
-// metrics (event-loop lag, heap, GC) come from prom-client's own Registry.
+// typed-array counters indexed by label position: one increment per request, with no label
+// hashing. They are turned into prom-client's JSON form only when the master collects them.
+// Node's default metrics (event-loop lag, heap, GC) come from a prom-client Registry.
 //
 // Where the protocol stack calls this module:
 //   observeRequest(req, res)      once per request, before the pipeline runs (main.ts)
@@ -130,6 +130,8 @@ function contentLength(res: ServerResponse): number {
   return Number.isFinite(length) ? length : 0;
 }
 
+// NOTE: `client` is the socket's peer; with a PROXY protocol listener that is the proxy, not the
+// client address the header named.
 function writeAccessLine(logger: Logger, req: IncomingMessage, res: ServerResponse, bytes: number, seconds: number): void {
   logger.info(
     {
@@ -162,7 +164,10 @@ function h2SocketOnClose(this: MeteredSocket): void {
   attributeSocketBytes(this, 1);
 }
 
-/** Counts a request rejected for the size of its body (413) or header (431). */
+/**
+ * Counts a request rejected for the size of its body (413) or header (431). HTTP/1.1 header
+ * overflows are counted in client-error.ts. The body-size check must call this when it responds 413.
+ */
 export function recordLimitRejection(kind: LimitKind): void {
   limitRejections[kind === 'body' ? 0 : 1]!++;
 }
