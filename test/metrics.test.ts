@@ -160,11 +160,27 @@ test('readyz turns 503 when SIGTERM arrives', async (t) => {
   assert.equal(readiness.status, 503);
   assert.equal(readiness.body, 'not ready: stopping\n');
 
-  const shuttingDown = cluster.logs.findIndex((line) => line.msg === 'shutting down');
-  const draining = cluster.logs.findIndex((line) => line.msg === 'draining');
-  assert.ok(shuttingDown >= 0, 'the master did not log "shutting down"');
-  assert.ok(draining === -1 || shuttingDown < draining);
+  // The master logs "signal received", sets its state to stopping and closes its listeners in one
+  // synchronous handler, so the admin listener cannot respond in between.
+  await cluster.waitForLog((line) => line.msg === 'shutting down');
   assert.equal((await inFlight).status, 200, 'the in-flight request is still answered');
+});
+
+test('drained worker sends its final counts', async (t) => {
+  const cluster = await TestCluster.start({ config: { app: APP, workers: 2, admin: { port: 0 }, shutdownTimeout: 5000 } });
+  t.after(() => cluster.stop());
+  // No scrape before the drain, so the exited worker's counts can only come from its final report.
+  const workers = await sendRequests(cluster.port, 200, 4);
+  assert.equal(workers.size, 2, 'both workers served requests');
+
+  const inFlight = httpGet(cluster.url('/slow?ms=2500'));
+  await sleep(200);
+  cluster.signal('SIGTERM');
+  await cluster.waitForLog((line) => line.msg === 'worker stopped');
+  const samples = await scrapeSamples(cluster.adminUrl('/metrics'));
+  assert.equal(sumSamples(samples, 'aerys_workers', { state: 'draining' }), 1);
+  assert.equal(sumSamples(samples, REQUESTS), 200);
+  assert.equal((await inFlight).status, 200);
 });
 
 describe('request counter across workers', () => {
