@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
+import WebSocket from 'ws';
 import { FIXTURES, TestCluster, tempDir, writeTemp } from './helpers/cluster.js';
 import { fetchText, parseSamples, scrapeSamples, sumSamples, type Sample } from './helpers/metrics.js';
 import { httpGet, rawExchange, sleep } from './helpers/net.js';
@@ -121,6 +123,64 @@ test('promtool check and access log', async (t) => {
   assert.ok((first.bytes as number) > 0);
   assert.equal(typeof first.durationMs, 'number');
   assert.equal(typeof first.worker, 'number');
+});
+
+/** Sends one HTTP/2 request on `session` and resolves with its status. */
+function http2Request(session: ClientHttp2Session, path: string, body?: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path, ':method': body ? 'POST' : 'GET' });
+    let status = 0;
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+    });
+    stream.on('error', reject);
+    stream.resume();
+    stream.on('close', () => resolve(status));
+    stream.end(body);
+  });
+}
+
+test('HTTP/2 and WebSocket metrics', async (t) => {
+  const cluster = await TestCluster.start({ config: { app: join(FIXTURES, 'protocols-app.mjs'), workers: 1, admin: { port: 0 }, accessLog: true } });
+  t.after(() => cluster.stop());
+
+  const session = connectHttp2(`http://127.0.0.1:${cluster.port}`);
+  for (let i = 0; i < 3; i++) assert.equal(await http2Request(session, '/hello'), 200);
+  assert.equal(await http2Request(session, '/echo?max=10', Buffer.alloc(100)), 413);
+
+  const ws = new WebSocket(`ws://127.0.0.1:${cluster.port}/`);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  for (const text of ['one', 'two']) {
+    const echoed = new Promise((resolve) => ws.once('message', resolve));
+    ws.send(text);
+    await echoed;
+  }
+
+  const open = await scrapeSamples(cluster.adminUrl('/metrics'));
+  assert.equal(sumSamples(open, REQUESTS, { protocol: 'h2', status_class: '2xx' }), 3);
+  assert.equal(sumSamples(open, REQUESTS, { protocol: 'h2', status_class: '4xx', method: 'POST' }), 1);
+  assert.equal(sumSamples(open, 'aerys_http_limit_rejections_total', { limit: 'body' }), 1);
+  assert.equal(sumSamples(open, 'aerys_http_connections_open', { protocol: 'h2' }), 1);
+  assert.equal(sumSamples(open, 'aerys_websocket_connections_open'), 1);
+  assert.equal(sumSamples(open, 'aerys_websocket_connections_total'), 1);
+  assert.equal(sumSamples(open, 'aerys_websocket_messages_total', { direction: 'received' }), 2);
+  assert.equal(sumSamples(open, 'aerys_websocket_messages_total', { direction: 'sent' }), 2);
+
+  session.close();
+  ws.close();
+  let closed = open;
+  for (let i = 0; i < 50 && sumSamples(closed, 'aerys_websocket_connections_open') + sumSamples(closed, 'aerys_http_connections_open') > 0; i++) {
+    await sleep(100);
+    closed = await scrapeSamples(cluster.adminUrl('/metrics'));
+  }
+  assert.equal(sumSamples(closed, 'aerys_http_connections_open', { protocol: 'h2' }), 0);
+  assert.equal(sumSamples(closed, 'aerys_websocket_connections_open'), 0);
+  assert.ok(sumSamples(closed, 'aerys_http_sent_bytes_total', { protocol: 'h2' }) > 0, 'HTTP/2 bytes count when the connection closes');
+
+  const line = cluster.logs.find((entry) => entry.msg === 'request' && entry.protocol === 'h2');
+  assert.ok(line, 'no access log line for an HTTP/2 request');
+  assert.equal(line.client, '127.0.0.1');
+  assert.equal(line.path, '/hello');
 });
 
 test('health, readiness and status endpoints answer', async (t) => {

@@ -9,10 +9,12 @@
 //   server may answer before the request is complete and then ask the client to stop sending).
 import { constants, Http2ServerRequest } from 'node:http2';
 import type { HttpRequest, HttpResponse } from './http-types.js';
+import { recordLimitRejection } from './metrics.js';
 
 const BODY = '413 Content Too Large\n';
 
 export function sendBodyTooLarge(req: HttpRequest, res: HttpResponse, announced: boolean): void {
+  recordLimitRejection('body');
   if (res.headersSent) {
     // The response has started, so a status can no longer be sent: abort the exchange.
     res.destroy();

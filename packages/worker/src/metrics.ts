@@ -9,7 +9,7 @@
 //   recordLimitRejection(kind)    when a request is rejected for its body (413) or header (431) size
 //   websocketOpened/Closed()      when a WebSocket completes its handshake / its socket closes
 //   websocketMessage(direction)   per WebSocket message received or sent
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerResponse, constants as http2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import {
@@ -23,6 +23,7 @@ import {
   type MetricSample,
   type WebSocketDirection,
 } from '@aerys-cluster/shared';
+import type { HttpRequest, HttpResponse } from './http-types.js';
 
 const PROTOCOLS: readonly HttpProtocol[] = ['http1', 'h2'];
 /** "aborted" is a response whose connection closed before it was sent completely. */
@@ -57,12 +58,16 @@ const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 const START = Symbol('aerys.requestStart');
+const CLIENT = Symbol('aerys.clientAddress');
 const READ_MARK = Symbol('aerys.bytesReadMark');
 const WRITTEN_MARK = Symbol('aerys.bytesWrittenMark');
 
-interface TimedResponse extends ServerResponse {
+/** A response with the state its 'close' listener needs, kept on the object so no closure is allocated. */
+type TimedResponse = HttpResponse & {
   [START]?: number;
-}
+  /** The peer address, read at the start because an HTTP/2 stream loses its socket on close. */
+  [CLIENT]?: string | undefined;
+};
 
 /** A socket with the byte counts already attributed to earlier requests on it. */
 interface MeteredSocket extends Socket {
@@ -76,8 +81,10 @@ export function setAccessLog(logger: Logger | null): void {
 }
 
 /** Starts measuring one request; its metrics (and access log line) are recorded when the response closes. */
-export function observeRequest(req: IncomingMessage, res: ServerResponse): void {
-  (res as TimedResponse)[START] = performance.now();
+export function observeRequest(req: HttpRequest, res: HttpResponse): void {
+  const timed = res as TimedResponse;
+  timed[START] = performance.now();
+  if (accessLog) timed[CLIENT] = req.socket.remoteAddress;
   res.once('close', responseOnClose);
 }
 
@@ -85,13 +92,23 @@ function responseOnClose(this: TimedResponse): void {
   const req = this.req;
   const seconds = (performance.now() - (this[START] ?? 0)) / 1000;
   const protocol = req.httpVersionMajor === 2 ? 1 : 0;
-  const classIndex = this.writableFinished ? statusClassIndex(this.statusCode) : ABORTED;
+  const completed = isCompleted(this);
+  const classIndex = completed ? statusClassIndex(this.statusCode) : ABORTED;
   const methodIndex = METHOD_INDEX.get(req.method ?? '') ?? OTHER_METHOD;
   requests[(protocol * STATUS_CLASSES.length + classIndex) * METHODS.length + methodIndex]!++;
   observeDuration(protocol, seconds);
 
   const bytes = protocol === 0 ? attributeSocketBytes(req.socket as MeteredSocket, 0) : contentLength(this);
-  if (accessLog) writeAccessLine(accessLog, req, this, bytes, seconds);
+  if (accessLog) writeAccessLine(accessLog, req, this, { bytes, seconds, completed });
+}
+
+/**
+ * True when the whole response was handed to the connection. An HTTP/2 stream that closed with
+ * an error code (the client sent RST_STREAM, the session died) was cut short.
+ */
+function isCompleted(res: HttpResponse): boolean {
+  if (res instanceof Http2ServerResponse) return res.writableEnded && res.stream.rstCode === http2.NGHTTP2_NO_ERROR;
+  return res.writableFinished;
 }
 
 function statusClassIndex(status: number): number {
@@ -125,23 +142,29 @@ function attributeSocketBytes(socket: MeteredSocket, protocol: number): number {
 
 // NOTE: HTTP/2 streams share one socket, so a response's size is taken from its Content-Length
 // (0 for a streamed response), and HTTP/2 byte counters grow when the connection closes.
-function contentLength(res: ServerResponse): number {
+function contentLength(res: HttpResponse): number {
   const length = Number(res.getHeader('content-length'));
   return Number.isFinite(length) ? length : 0;
 }
 
 // NOTE: `client` is the socket's peer; with a PROXY protocol listener that is the proxy, not the
 // client address the header named.
-function writeAccessLine(logger: Logger, req: IncomingMessage, res: ServerResponse, bytes: number, seconds: number): void {
+interface Outcome {
+  bytes: number;
+  seconds: number;
+  completed: boolean;
+}
+
+function writeAccessLine(logger: Logger, req: HttpRequest, res: TimedResponse, outcome: Outcome): void {
   logger.info(
     {
       method: req.method,
       path: req.url,
-      status: res.writableFinished ? res.statusCode : 0,
-      bytes,
-      durationMs: Math.round(seconds * 1e6) / 1000,
+      status: outcome.completed ? res.statusCode : 0,
+      bytes: outcome.bytes,
+      durationMs: Math.round(outcome.seconds * 1e6) / 1000,
       protocol: req.httpVersionMajor === 2 ? 'h2' : 'http1',
-      client: req.socket.remoteAddress,
+      client: res[CLIENT],
     },
     'request',
   );

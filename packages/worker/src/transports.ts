@@ -15,6 +15,7 @@ import { Http2ServerRequest } from 'node:http2';
 import { sendError } from './handler.js';
 import { Http2Sessions, headerListSize } from './http2.js';
 import { createHttp1Server } from './http1.js';
+import { trackConnection } from './metrics.js';
 import { detectProtocol } from './preface.js';
 import { loadTlsOptions } from './tls.js';
 import { WebSocketGateway } from './websocket.js';
@@ -110,6 +111,7 @@ export class CleartextTransport implements Transport {
 
   accept(socket: Socket): void {
     detectProtocol(socket, this.detectTimeoutMs, (protocol) => {
+      trackConnection(socket, protocol === 'h2c' ? 'h2' : 'http1');
       if (protocol === 'h2c') {
         // The HTTP/2 session reads the bytes put back into the socket before it starts reading.
         this.stack.http2.accept(socket);
@@ -156,6 +158,7 @@ export class TlsTransport implements Transport {
 
   private dispatch(tlsSocket: TLSSocket): void {
     tlsSocket.on('error', tlsSocketOnError);
+    trackConnection(tlsSocket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http1');
     if (tlsSocket.alpnProtocol === 'h2') this.stack.http2.accept(tlsSocket);
     else this.stack.http1.emit('connection', tlsSocket);
   }

@@ -12,6 +12,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger, WebSocketConfig } from '@aerys-cluster/shared';
 import type { WebSocketHandler } from './app.js';
+import { MeteredWebSocket } from './metered-websocket.js';
+import { websocketClosed, websocketMessage, websocketOpened } from './metrics.js';
 import { RateBucket } from './rate-bucket.js';
 
 /** RFC 6455, section 7.4.1. */
@@ -45,6 +47,7 @@ export class WebSocketGateway {
       clientTracking: false,
       maxPayload: config.maxMessageSize,
       perMessageDeflate: config.perMessageDeflate,
+      WebSocket: MeteredWebSocket,
     });
   }
 
@@ -87,6 +90,8 @@ export class WebSocketGateway {
     };
     this.peers.set(ws, peer);
     this.startHeartbeat();
+    websocketOpened();
+    ws.on('message', websocketOnMessage);
 
     // Raw bytes count toward maxBytesPerMinute whatever they carry, including frame headers.
     socket.on('data', (chunk: Buffer) => {
@@ -107,6 +112,7 @@ export class WebSocketGateway {
       this.log.debug({ err: error.message, code: error.code }, 'websocket error');
     });
     ws.once('close', () => {
+      websocketClosed();
       if (peer.closeTimer) clearTimeout(peer.closeTimer);
       this.peers.delete(ws);
       if (this.peers.size === 0) this.stopHeartbeat();
@@ -167,6 +173,10 @@ export class WebSocketGateway {
       ws.ping();
     }
   }
+}
+
+function websocketOnMessage(): void {
+  websocketMessage('received');
 }
 
 function rejectHandshake(socket: Duplex, status: number): void {
