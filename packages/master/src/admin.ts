@@ -2,13 +2,26 @@
 // orchestrators, /status for operators. It runs in the master, so it responds even while every
 // worker is busy. It stays open until the master exits, so /readyz can report the shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { formatHostPort, type AdminConfig, type Logger } from '@aerys-cluster/shared';
-import { contentType, negotiateFormat, writeExposition } from './exposition.js';
+import { formatHostPort, type AdminConfig, type Logger, type MetricFamily } from '@aerys-cluster/shared';
+import { contentType, negotiateFormat, writeExposition, type ExpositionFormat } from './exposition.js';
 import type { Master } from './master.js';
 import type { ClusterMetrics } from './metrics.js';
 import { statusSnapshot } from './status.js';
 
 const TEXT = 'text/plain; charset=utf-8';
+
+/** Expositions already written for a merged result, which parallel scrapes share. */
+const written = new WeakMap<readonly MetricFamily[], Partial<Record<ExpositionFormat, string>>>();
+
+function exposition(families: readonly MetricFamily[], format: ExpositionFormat): string {
+  let formats = written.get(families);
+  if (!formats) {
+    formats = {};
+    written.set(families, formats);
+  }
+  formats[format] ??= writeExposition(families, format);
+  return formats[format];
+}
 
 export class AdminServer {
   private readonly server: Server;
@@ -86,7 +99,7 @@ export class AdminServer {
   private serveMetrics(req: IncomingMessage, res: ServerResponse): void {
     const format = negotiateFormat(req.headers.accept);
     this.metrics.scrape(this.config.scrapeTimeout).then(
-      (families) => send(res, 200, contentType(format), writeExposition(families, format)),
+      (families) => send(res, 200, contentType(format), exposition(families, format)),
       (error: unknown) => {
         this.log.error({ err: error }, 'metrics scrape failed');
         send(res, 500, TEXT, 'metrics scrape failed; see the master log\n');

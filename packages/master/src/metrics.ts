@@ -1,8 +1,9 @@
 // The master's metrics. One collection round requests the metrics of every worker and waits at
 // most admin.scrapeTimeout. The replies are merged (aggregate.ts) with the master's own metrics.
 //
-// Scrapes that arrive while a round is in flight share that round, so ten parallel scrapes cost
-// the workers one collection, not ten.
+// Scrapes that arrive while another is in flight share its result, so ten parallel scrapes cost
+// the workers one collection and the master one merge, not ten. The shared result is at most
+// admin.scrapeTimeout older than the scrape that joined it.
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   METRIC,
@@ -41,7 +42,7 @@ export class ClusterMetrics {
   private scrapeTimeouts = 0;
   private seq = 0;
   private readonly rounds = new Map<number, CollectionRound>();
-  private currentRound: Promise<Set<number>> | null = null;
+  private currentScrape: Promise<MetricFamily[]> | null = null;
   /** Workers the supervisor killed for a missed heartbeat or start deadline: their exit is a timeout, not a crash. */
   private readonly killedForTimeout = new Set<number>();
   private readonly timeoutLog: RateLimitedLog;
@@ -53,7 +54,7 @@ export class ClusterMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.scrapeDuration = new Histogram({
       name: METRIC.scrapeDuration,
-      help: 'Time to build the response to a /metrics request, in seconds.',
+      help: 'Time to collect and merge the metrics of a scrape, in seconds.',
       buckets: SCRAPE_BUCKETS,
       registers: [this.registry],
     });
@@ -102,9 +103,16 @@ export class ClusterMetrics {
   }
 
   /** Collects from every worker (waiting at most `timeoutMs`) and returns the merged families. */
-  async scrape(timeoutMs: number): Promise<MetricFamily[]> {
+  scrape(timeoutMs: number): Promise<MetricFamily[]> {
+    this.currentScrape ??= this.runScrape(timeoutMs).finally(() => {
+      this.currentScrape = null;
+    });
+    return this.currentScrape;
+  }
+
+  private async runScrape(timeoutMs: number): Promise<MetricFamily[]> {
     const started = performance.now();
-    const answered = await this.collect(timeoutMs);
+    const answered = await this.startRound(timeoutMs);
     const families = this.store.merge(answered, {
       cluster: this.clusterFamilies(),
       process: await this.processFamilies(),
@@ -112,13 +120,6 @@ export class ClusterMetrics {
     });
     this.scrapeDuration.observe((performance.now() - started) / 1000);
     return families;
-  }
-
-  private collect(timeoutMs: number): Promise<Set<number>> {
-    this.currentRound ??= this.startRound(timeoutMs).finally(() => {
-      this.currentRound = null;
-    });
-    return this.currentRound;
   }
 
   /** Requests the metrics of every ready or draining worker and resolves with the ids of those that replied in time. */
