@@ -5,10 +5,10 @@
 //
 // Where the protocol stack calls this module:
 //   observeRequest(req, res)      once per request, before the pipeline runs (main.ts)
-//   trackConnection(socket, p)    once per accepted connection, by the transport that owns it
-//   recordLimitRejection(kind)    when a request is rejected for its body (413) or header (431) size
-//   websocketOpened/Closed()      when a WebSocket completes its handshake / its socket closes
-//   websocketMessage(direction)   per WebSocket message received or sent
+//   trackConnection(socket, p)    once per connection, when its protocol is known (transports.ts)
+//   recordLimitRejection(kind)    on a 413 (body-limit.ts) or an HTTP/1.1 431 (client-error.ts)
+//   websocketOpened/Closed()      when a WebSocket opens or its socket closes (websocket.ts)
+//   websocketMessage(direction)   per message received (websocket.ts) or sent (metered-websocket.ts)
 import { Http2ServerResponse, constants as http2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -187,10 +187,7 @@ function h2SocketOnClose(this: MeteredSocket): void {
   attributeSocketBytes(this, 1);
 }
 
-/**
- * Counts a request rejected for the size of its body (413) or header (431). HTTP/1.1 header
- * overflows are counted in client-error.ts. The body-size check must call this when it responds 413.
- */
+/** Counts a request rejected for the size of its body (413) or header (431). */
 export function recordLimitRejection(kind: LimitKind): void {
   limitRejections[kind === 'body' ? 0 : 1]!++;
 }
