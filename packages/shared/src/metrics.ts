@@ -1,7 +1,6 @@
-// Metric names, bounded label values and the JSON form in which workers send their metrics to the
+// Metric names, label values and the JSON form in which workers send their metrics to the
 // master. The JSON form is the one prom-client's Registry.getMetricsAsJSON() returns, so a worker
 // can send its registry as it is.
-import { KNOWN_METHODS } from './options.js';
 
 /** Metric names, one place for the worker that records and the master that serves them. */
 export const METRIC = {
@@ -38,20 +37,6 @@ export type LimitKind = 'body' | 'header';
 export type RestartReason = 'crash' | 'timeout' | 'memory' | 'recycle';
 export type ReloadResult = 'succeeded' | 'failed';
 export type WebSocketDirection = 'received' | 'sent';
-
-const METHOD_LABELS: ReadonlySet<string> = new Set(KNOWN_METHODS);
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-
-/** Returns the method as a label value: one of KNOWN_METHODS, or "other", so the label stays bounded. */
-export function methodLabel(method: string | undefined): string {
-  return method !== undefined && METHOD_LABELS.has(method) ? method : 'other';
-}
-
-/** Returns "1xx" to "5xx" for a status code, "other" outside 100-599. */
-export function statusClass(status: number): string {
-  const index = Math.floor(status / 100) - 1;
-  return STATUS_CLASSES[index] ?? 'other';
-}
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
