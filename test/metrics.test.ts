@@ -99,6 +99,7 @@ test('promtool check and access log', async (t) => {
   assert.equal(sumSamples(samples, REQUESTS, { method: 'GET', status_class: '4xx' }), 1);
   assert.equal(sumSamples(samples, REQUESTS, { method: 'other', status_class: '4xx' }), 1, 'unknown methods are labelled "other"');
   assert.equal(sumSamples(samples, 'aerys_http_limit_rejections_total', { limit: 'header' }), 1);
+  assert.equal(sumSamples(samples, 'aerys_client_closes_total', { reason: 'header_too_large' }), 1);
   assert.equal(sumSamples(samples, 'aerys_http_request_duration_seconds_count', { protocol: 'http1' }), 3);
   assert.ok(sumSamples(samples, 'aerys_http_sent_bytes_total') > 0);
   assert.deepEqual(workerLabels(samples, 'nodejs_heap_size_used_bytes'), new Set(['master', '1', '2']));

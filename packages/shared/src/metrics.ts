@@ -11,6 +11,7 @@ export const METRIC = {
   httpSentBytes: 'aerys_http_sent_bytes_total',
   httpConnectionsOpen: 'aerys_http_connections_open',
   httpLimitRejections: 'aerys_http_limit_rejections_total',
+  clientCloses: 'aerys_client_closes_total',
   websocketConnectionsOpen: 'aerys_websocket_connections_open',
   websocketConnections: 'aerys_websocket_connections_total',
   websocketMessages: 'aerys_websocket_messages_total',

@@ -6,7 +6,7 @@
 // Where the protocol stack calls this module:
 //   observeRequest(req, res)      once per request, before the pipeline runs (main.ts)
 //   trackConnection(socket, p)    once per connection, when its protocol is known (transports.ts)
-//   recordLimitRejection(kind)    on a 413 (body-limit.ts) or an HTTP/1.1 431 (client-error.ts)
+//   recordLimitRejection(kind)    on a 413 (body-limit.ts); HTTP/1.1 431s come from slow-clients.ts
 //   websocketOpened/Closed()      when a WebSocket opens or its socket closes (websocket.ts)
 //   websocketMessage(direction)   per message received (websocket.ts) or sent (metered-websocket.ts)
 import { Http2ServerResponse, constants as http2 } from 'node:http2';
@@ -24,6 +24,7 @@ import {
   type WebSocketDirection,
 } from '@aerys-cluster/shared';
 import type { HttpRequest, HttpResponse } from './http-types.js';
+import { clientCloses, type ClientCloseReason } from './slow-clients.js';
 
 const PROTOCOLS: readonly HttpProtocol[] = ['http1', 'h2'];
 /** "aborted" is a response whose connection closed before it was sent completely. */
@@ -147,8 +148,8 @@ function contentLength(res: HttpResponse): number {
   return Number.isFinite(length) ? length : 0;
 }
 
-// NOTE: `client` is the socket's peer; with a PROXY protocol listener that is the proxy, not the
-// client address the header named.
+// `client` is the address after PROXY protocol and trusted X-Forwarded-For (client-address.ts),
+// or the peer address captured at the start when the pipeline did not set one.
 interface Outcome {
   bytes: number;
   seconds: number;
@@ -164,7 +165,7 @@ function writeAccessLine(logger: Logger, req: HttpRequest, res: TimedResponse, o
       bytes: outcome.bytes,
       durationMs: Math.round(outcome.seconds * 1e6) / 1000,
       protocol: req.httpVersionMajor === 2 ? 'h2' : 'http1',
-      client: res[CLIENT],
+      client: req.clientAddress ?? res[CLIENT],
     },
     'request',
   );
@@ -252,13 +253,24 @@ function perProtocol(values: Float64Array): MetricSample[] {
 }
 
 function connectionFamilies(): MetricFamily[] {
+  // The HTTP/1.1 guard (slow-clients.ts) answers oversized headers with 431 and counts them there.
+  const headerRejections = limitRejections[1]! + clientCloses.header_too_large;
   return [
     { name: METRIC.httpConnectionsOpen, help: 'Client connections open on the worker, by protocol.', type: 'gauge', values: perProtocol(connectionsOpen) },
     {
       name: METRIC.httpLimitRejections,
       help: 'Requests rejected for exceeding maxBodySize (body) or maxHeaderSize (header).',
       type: 'counter',
-      values: LIMITS.map((limit, index) => ({ labels: { limit }, value: limitRejections[index]! })),
+      values: [
+        { labels: { limit: 'body' }, value: limitRejections[0]! },
+        { labels: { limit: 'header' }, value: headerRejections },
+      ],
+    },
+    {
+      name: METRIC.clientCloses,
+      help: 'Client connections the worker closed for a slow or malformed client, by reason.',
+      type: 'counter',
+      values: (Object.keys(clientCloses) as ClientCloseReason[]).map((reason) => ({ labels: { reason }, value: clientCloses[reason] })),
     },
     { name: METRIC.websocketConnectionsOpen, help: 'WebSocket connections open on the worker.', type: 'gauge', values: [{ labels: {}, value: websocketsOpen }] },
     { name: METRIC.websocketConnections, help: 'WebSocket connections that completed the handshake.', type: 'counter', values: [{ labels: {}, value: websocketsTotal }] },
