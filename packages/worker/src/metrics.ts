@@ -253,7 +253,7 @@ function perProtocol(values: Float64Array): MetricSample[] {
 }
 
 function connectionFamilies(): MetricFamily[] {
-  // The HTTP/1.1 guard (slow-clients.ts) answers oversized headers with 431 and counts them there.
+  // The HTTP/1.1 guard (slow-clients.ts) responds 431 to oversized headers and counts them there.
   const headerRejections = limitRejections[1]! + clientCloses.header_too_large;
   return [
     { name: METRIC.httpConnectionsOpen, help: 'Client connections open on the worker, by protocol.', type: 'gauge', values: perProtocol(connectionsOpen) },
