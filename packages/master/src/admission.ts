@@ -28,8 +28,8 @@ export type AdmissionResult<W extends RoutableWorker> =
 type AdmissionOptions = Pick<Config, 'maxConnections' | 'connectionsPerIP' | 'ipv4Prefix' | 'ipv6Prefix' | 'trustedProxies'>;
 
 export class Admission {
-  private readonly options: AdmissionOptions;
-  private readonly trusted: CidrSet;
+  private options: AdmissionOptions;
+  private trusted: CidrSet;
   private readonly perPrefix = new Map<string, number>();
   private readonly connections = new Map<number, OpenConnection>();
   private nextId = 1;
@@ -37,6 +37,12 @@ export class Admission {
   private cursor = 0;
 
   constructor(options: AdmissionOptions) {
+    this.options = options;
+    this.trusted = new CidrSet(options.trustedProxies);
+  }
+
+  /** Applies reloaded limits; open connections stay counted and are never closed by a lower limit. */
+  configure(options: AdmissionOptions): void {
     this.options = options;
     this.trusted = new CidrSet(options.trustedProxies);
   }

@@ -6,6 +6,8 @@ import { formatHostPort, type ListenerConfig } from '@aerys-cluster/shared';
 export interface BoundListener {
   /** Position in `listen`; workers use it to find the listener's TLS and protocol settings. */
   index: number;
+  /** The configured HOST:PORT, which identifies the listener across reloads. */
+  readonly key: string;
   config: ListenerConfig;
   server: Server;
   /** The bound address, with the real port when the configuration asked for port 0. */
@@ -45,14 +47,31 @@ function listenOnce(server: Server, config: ListenerConfig): Promise<void> {
   });
 }
 
+/**
+ * Returns the identity of each listener of a `listen` list: its configured HOST:PORT, with "#2",
+ * "#3"... for repeats, since several listeners may ask for port 0 on one host. A reload keeps the
+ * bound socket of every listener whose key stays in the configuration, even when its TLS settings
+ * change, because the master only accepts sockets and TLS happens in the workers.
+ */
+export function listenerKeys(configs: ReadonlyArray<Pick<ListenerConfig, 'host' | 'port'>>): string[] {
+  const seen = new Map<string, number>();
+  return configs.map((config) => {
+    const address = formatHostPort(config.host, config.port);
+    const count = (seen.get(address) ?? 0) + 1;
+    seen.set(address, count);
+    return count === 1 ? address : `${address}#${count}`;
+  });
+}
+
 /** Binds one listener; on failure nothing stays open. */
-export async function bindListener(index: number, config: ListenerConfig, onConnection: ConnectionCallback): Promise<BoundListener> {
+export async function bindListener(index: number, config: ListenerConfig, onConnection: ConnectionCallback, key = listenerKeys([config])[0] ?? ''): Promise<BoundListener> {
   const server = createServer({ pauseOnConnect: true });
   await listenOnce(server, config);
 
   const address = server.address();
   const bound: BoundListener = {
     index,
+    key,
     config,
     server,
     address: typeof address === 'object' && address ? address.address : config.host,
@@ -66,7 +85,8 @@ export async function bindListener(index: number, config: ListenerConfig, onConn
 export async function bindListeners(configs: readonly ListenerConfig[], onConnection: ConnectionCallback): Promise<BoundListener[]> {
   const bound: BoundListener[] = [];
   try {
-    for (const [index, config] of configs.entries()) bound.push(await bindListener(index, config, onConnection));
+    const keys = listenerKeys(configs);
+    for (const [index, config] of configs.entries()) bound.push(await bindListener(index, config, onConnection, keys[index]));
   } catch (error) {
     await closeListeners(bound);
     throw error;

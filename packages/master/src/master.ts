@@ -4,13 +4,17 @@ import type { Socket } from 'node:net';
 import { EXIT_CONFIG, createLogger, formatHostPort, type Config, type Logger } from '@aerys-cluster/shared';
 import { Admission, type RejectReason } from './admission.js';
 import { AdminServer } from './admin.js';
-import { bindListeners, closeListeners, type BoundListener } from './listeners.js';
+import { RestartBackoff } from './backoff.js';
+import { ControlServer } from './control.js';
+import { controlSocketPath } from './control-path.js';
+import { bindListener, bindListeners, closeListeners, listenerKeys, type BoundListener } from './listeners.js';
 import { runChecklist } from './checklist.js';
 import { readProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 import { ClusterMetrics } from './metrics.js';
 import { writePidFile, removePidFile } from './pidfile.js';
 import { RateLimitedLog } from './rate-limit.js';
-import type { ReloadStatus } from './status.js';
+import { Operations, type StartOutcome } from './rollout.js';
+import { statusSnapshot, type ClusterStatus, type ReloadStatus } from './status.js';
 import { dispatchWorkerMessage, forkWorker, sendToWorker, type WorkerHandlers, type WorkerSlot } from './workers.js';
 
 export type MasterState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -24,19 +28,27 @@ interface HeldConnection {
   proxied: ProxyHeader | null;
 }
 
-/** Crash back-off: the first respawn waits this long, each further crash in the window doubles it. */
-const RESPAWN_BASE_DELAY = 100;
-const RESPAWN_MAX_DELAY = 30_000;
-/** Crashes older than this no longer lengthen the back-off. */
-const CRASH_WINDOW = 60_000;
-/** How often the supervisor checks heartbeats, start deadlines and held connections. */
-const SUPERVISE_INTERVAL = 500;
+/** How often the supervisor checks heartbeats, start deadlines, recycling and held connections. */
+const SUPERVISE_INTERVAL = 250;
+/** Time a draining worker gets beyond shutdownTimeout to exit on its own before it is killed. */
+const DRAIN_KILL_GRACE = 500;
+
+export interface MasterOptions {
+  /** The configuration file the master was started with; it names the default control socket. */
+  configFile?: string | null;
+  /** Reads and validates the configuration again for a reload; by default the running one is reused. */
+  reloadConfig?: () => Promise<Readonly<Config>>;
+}
 
 export class Master {
+  /** The configuration of the current generation; every worker forked from now on runs it. */
   config: Readonly<Config>;
-  readonly log: Logger;
+  log: Logger;
   state: MasterState = 'starting';
+  /** Generation of `config`; a reload that fails leaves it unchanged. */
   generation = 1;
+  /** Workers to keep; SIGTTIN and SIGTTOU change it, a reload sets it to `workers` again. */
+  targetWorkers: number;
   readonly workers = new Map<number, WorkerSlot>();
   listeners: BoundListener[] = [];
   readonly admission: Admission;
@@ -47,11 +59,22 @@ export class Master {
   lastReload: ReloadStatus | null = null;
   readonly metrics: ClusterMetrics;
   private admin: AdminServer | null = null;
+  /** Finished reloads by result. */
+  readonly reloads = { succeeded: 0, failed: 0 };
+  readonly operations: Operations;
+  private control: ControlServer | null = null;
+  private readonly options: MasterOptions;
+  /** The highest generation number handed out; failed reloads use numbers too, so none repeats. */
+  private lastGeneration = 1;
+  private readonly backoff: RestartBackoff;
+  /** Callers waiting for a worker's ready message, by worker. */
+  private readonly startWaiters = new Map<WorkerSlot, (outcome: StartOutcome) => void>();
 
   /** Ready workers that take new connections, rebuilt whenever a worker changes state. */
   private routable: WorkerSlot[] = [];
+  /** True while some routable worker does not serve every bound listener. */
+  private routableMixed = false;
   private held: HeldConnection[] = [];
-  private crashTimes: number[] = [];
   private respawnTimers = new Set<NodeJS.Timeout>();
   private superviseTimer: NodeJS.Timeout | null = null;
   private readonly rejectLog: RateLimitedLog;
@@ -71,22 +94,30 @@ export class Master {
       }
     },
     heartbeat: (slot, message) => {
-      slot.lastHeartbeat = Date.now();
+      const now = Date.now();
+      const elapsed = now - slot.lastHeartbeat;
+      if (elapsed > 0 && slot.readyAt > 0) slot.requestRate = (Math.max(0, message.requests - slot.requests) * 1000) / elapsed;
+      slot.lastHeartbeat = now;
       slot.requests = message.requests;
       slot.rss = message.rss;
     },
     fatal: (slot, message) => {
-      this.log.error({ workerId: slot.id, workerPid: slot.pid, code: message.code, err: message.message }, 'worker failed to start');
+      this.log.error({ workerId: slot.id, workerPid: slot.pid, workerGeneration: slot.generation, code: message.code, err: message.message }, 'worker failed to start');
       if (this.state === 'starting') this.startupFailure = message.message;
+      this.settleStart(slot, { ok: false, reason: `failed to start: ${firstLine(message.message)}` });
       this.onStartupProgress?.();
     },
     metrics: (slot, message) => this.metrics.receive(slot, message),
   };
 
-  constructor(config: Readonly<Config>) {
+  constructor(config: Readonly<Config>, options: MasterOptions = {}) {
     this.config = config;
+    this.options = options;
+    this.targetWorkers = config.workers;
     this.log = createLogger({ level: config.logLevel, worker: 'master', generation: this.generation });
     this.admission = new Admission(config);
+    this.backoff = new RestartBackoff(config);
+    this.operations = new Operations(this);
     this.rejectLog = new RateLimitedLog(this.log, 'connection rejected');
     this.metrics = new ClusterMetrics(this, this.log);
   }
@@ -100,13 +131,22 @@ export class Master {
     for (const finding of runChecklist(this.config)) {
       this.log.warn({ check: finding.code, option: finding.option, detail: finding.message, fix: finding.fix, ...finding.values }, 'unsafe setting');
     }
-    this.listeners = await bindListeners(this.config.listen, (socket, listener) => this.onConnection(socket, listener));
+    // The control socket comes first: when it belongs to a running master, this one stops before
+    // it binds a port or overwrites that master's PID file.
+    await this.startControl();
+    try {
+      this.listeners = await bindListeners(this.config.listen, (socket, listener) => this.onConnection(socket, listener));
+    } catch (error) {
+      this.control?.close();
+      throw error;
+    }
     let adminAddress: string | null = null;
     if (this.config.admin) {
       try {
         ({ admin: this.admin, address: adminAddress } = await AdminServer.start(this, this.metrics, this.config.admin, this.log));
       } catch (error) {
         await closeListeners(this.listeners);
+        this.control?.close();
         throw error;
       }
     }
@@ -129,9 +169,17 @@ export class Master {
         workers: [...this.workers.values()].map((w) => w.pid),
         pidFile: this.config.pidFile,
         admin: adminAddress,
+        controlSocket: this.control?.path ?? null,
       },
       'cluster ready',
     );
+  }
+
+  private async startControl(): Promise<void> {
+    const path = controlSocketPath({ ...this.config, configFile: this.options.configFile ?? null });
+    const control = new ControlServer(path, this);
+    await control.listen();
+    this.control = control;
   }
 
   /** Resolves when every worker reported ready, or with false when one failed or time ran out. */
@@ -151,9 +199,9 @@ export class Master {
     });
   }
 
-  /** Forks a worker of the current generation and wires its events. */
-  spawn(): WorkerSlot {
-    const slot = forkWorker(this.config, this.generation);
+  /** Forks a worker, of the current generation unless a reload passes its new one. */
+  spawn(config: Readonly<Config> = this.config, generation: number = this.generation): WorkerSlot {
+    const slot = forkWorker(config, generation);
     this.workers.set(slot.id, slot);
     slot.process.on('message', (raw: unknown) => dispatchWorkerMessage(this.handlers, slot, raw));
     slot.process.on('exit', (code: number | null, signal: NodeJS.Signals | null) => this.onExit(slot, code, signal));
@@ -168,13 +216,23 @@ export class Master {
     slot.state = 'ready';
     slot.readyAt = Date.now();
     this.refreshRoutable();
-    this.log.info({ workerId: slot.id, workerPid: slot.pid, startupMs: slot.readyAt - slot.forkedAt }, 'worker ready');
+    this.log.info({ workerId: slot.id, workerPid: slot.pid, workerGeneration: slot.generation, startupMs: slot.readyAt - slot.forkedAt }, 'worker ready');
+    this.settleStart(slot, { ok: true });
     this.flushHeld();
     this.onStartupProgress?.();
   }
 
   private refreshRoutable(): void {
     this.routable = [...this.workers.values()].filter((slot) => slot.state === 'ready');
+    const keys = new Set(this.listeners.map((listener) => listener.key));
+    // Workers of an older generation may lack a listener that a reload added, or the reverse.
+    this.routableMixed = this.routable.some((slot) => slot.listenerIndex.size !== keys.size || [...keys].some((key) => !slot.listenerIndex.has(key)));
+  }
+
+  /** The routable workers whose configuration contains the listener. */
+  private routableFor(listener: BoundListener): WorkerSlot[] {
+    if (!this.routableMixed) return this.routable;
+    return this.routable.filter((slot) => slot.listenerIndex.has(listener.key));
   }
 
   /** Admits or rejects one accepted socket; admitted sockets travel to their worker over IPC. */
@@ -208,7 +266,7 @@ export class Master {
   }
 
   private route(socket: Socket, listener: BoundListener, address: string, proxied: ProxyHeader | null): void {
-    const result = this.admission.admit(address, this.routable);
+    const result = this.admission.admit(address, this.routableFor(listener));
     if (result.admitted) {
       this.admitted++;
       this.handOff(socket, listener, result.id, result.worker, address, proxied);
@@ -235,7 +293,7 @@ export class Master {
     const message = {
       type: 'connection' as const,
       id,
-      listener: listener.index,
+      listener: worker.listenerIndex.get(listener.key) ?? listener.index,
       client: proxied?.client ?? null,
       head: proxied && proxied.rest.length > 0 ? proxied.rest.toString('base64') : undefined,
     };
@@ -308,6 +366,8 @@ export class Master {
     this.refreshRoutable();
 
     const fields = { workerId: slot.id, workerPid: slot.pid, code, signal, workerGeneration: slot.generation };
+    const awaited = this.startWaiters.has(slot);
+    if (awaited) this.settleStart(slot, { ok: false, reason: `exited before it was ready (code ${code}, signal ${signal})` });
     if (slot.stopReason !== null) {
       this.log.info({ ...fields, reason: slot.stopReason }, 'worker stopped');
     } else if (code === EXIT_CONFIG) {
@@ -316,7 +376,8 @@ export class Master {
     } else {
       this.log.error({ ...fields, previousState: previous }, 'worker crashed');
       this.metrics.recordCrash(slot);
-      if (this.state === 'running') this.scheduleRespawn();
+      // A worker someone awaits (a reload or a recycle) is their failure to handle, not respawned.
+      if (this.state === 'running' && !awaited) this.scheduleRespawn();
       else if (this.state === 'starting') this.startupFailure ??= `A worker exited during startup (code ${code}, signal ${signal}).`;
     }
 
@@ -330,39 +391,58 @@ export class Master {
     }
   }
 
-  /** Replaces a crashed worker after a back-off that doubles with each crash in the last minute. */
+  /** Replaces a failed worker after the crash back-off (see backoff.ts). */
   private scheduleRespawn(): void {
-    const now = Date.now();
-    this.crashTimes = this.crashTimes.filter((time) => now - time < CRASH_WINDOW);
-    this.crashTimes.push(now);
-    const delay = Math.min(RESPAWN_MAX_DELAY, RESPAWN_BASE_DELAY * 2 ** (this.crashTimes.length - 1));
-    if (this.crashTimes.length > 1) this.log.warn({ delayMs: delay, recentCrashes: this.crashTimes.length }, 'worker restart delayed by back-off');
+    const { delayMs, crashes } = this.backoff.recordCrash(Date.now());
+    this.log.warn({ delayMs, crashes, maxRestartDelayMs: this.config.maxRestartDelay }, 'worker restart scheduled with back-off');
 
     const timer = setTimeout(() => {
       this.respawnTimers.delete(timer);
       if (this.state === 'running') this.spawn();
-    }, delay);
+    }, delayMs);
     this.respawnTimers.add(timer);
   }
 
-  /** Periodic checks: heartbeats, start deadlines and held connections. */
+  /** Periodic checks: heartbeats, start deadlines, recycling thresholds and held connections. */
   private supervise(): void {
     const now = Date.now();
     this.expireHeld(now);
     for (const slot of this.workers.values()) {
-      if (slot.state === 'starting' && now - slot.forkedAt > this.config.startTimeout) {
+      if (slot.state === 'starting' && now - slot.forkedAt > slot.config.startTimeout) {
         this.kill(slot, 'start-timeout');
-      } else if (slot.state !== 'starting' && now - slot.lastHeartbeat > this.config.workerTimeout) {
+      } else if (slot.state !== 'starting' && now - slot.lastHeartbeat > slot.config.workerTimeout) {
         this.kill(slot, 'heartbeat-timeout');
+      } else if (slot.state === 'ready' && this.state === 'running') {
+        this.checkRecycle(slot);
       }
     }
   }
 
-  /** Kills a worker that stopped answering; its exit counts as a crash, so it is replaced. */
-  private kill(slot: WorkerSlot, reason: string): void {
-    this.log.error({ workerId: slot.id, workerPid: slot.pid, reason }, 'killing unresponsive worker');
+  private checkRecycle(slot: WorkerSlot): void {
+    if (slot.requests >= slot.recycleAt) this.operations.requestRecycle(slot, 'recycle');
+    else if (slot.config.maxWorkerMemory > 0 && slot.rss > slot.config.maxWorkerMemory) this.operations.requestRecycle(slot, 'memory');
+  }
+
+  /**
+   * Kills a worker that stopped answering or did not start in time. Its replacement is scheduled
+   * at once with the crash back-off, unless a reload or recycle awaits the worker's start.
+   */
+  private kill(slot: WorkerSlot, reason: 'start-timeout' | 'heartbeat-timeout'): void {
+    const timeoutMs = reason === 'start-timeout' ? slot.config.startTimeout : slot.config.workerTimeout;
+    this.log.error({ workerId: slot.id, workerPid: slot.pid, workerGeneration: slot.generation, reason, timeoutMs }, 'killing unresponsive worker');
+    slot.stopReason = reason;
     this.metrics.recordTimeoutKill(slot);
     slot.process.process.kill('SIGKILL');
+
+    if (this.startWaiters.has(slot)) {
+      this.settleStart(slot, { ok: false, reason: `did not report ready within startTimeout (${slot.config.startTimeout} ms)` });
+      return;
+    }
+    if (slot.state === 'draining' || this.state !== 'running') return;
+    // The slot leaves the routable set now; its exit event follows.
+    slot.state = 'draining';
+    this.refreshRoutable();
+    this.scheduleRespawn();
   }
 
   /** Tells a worker to drain and exit, and kills it if it is still alive after shutdownTimeout. */
@@ -372,14 +452,151 @@ export class Master {
     slot.stopReason = reason;
     this.refreshRoutable();
     sendToWorker(slot, { type: 'drain', reason });
+    this.log.info({ workerId: slot.id, workerPid: slot.pid, workerGeneration: slot.generation, reason, open: slot.open }, 'worker draining');
 
     const timer = setTimeout(() => {
       if (slot.state === 'exited') return;
-      this.log.warn({ workerId: slot.id, workerPid: slot.pid, shutdownTimeoutMs: this.config.shutdownTimeout }, 'worker did not drain in time; killing it');
+      this.log.warn({ workerId: slot.id, workerPid: slot.pid, shutdownTimeoutMs: slot.config.shutdownTimeout }, 'worker did not drain in time; killing it');
       slot.process.process.kill('SIGKILL');
-    }, this.config.shutdownTimeout + 500);
+    }, slot.config.shutdownTimeout + DRAIN_KILL_GRACE);
     timer.unref();
     slot.process.once('exit', () => clearTimeout(timer));
+  }
+
+  /** The status snapshot served on the control socket and the admin listener. */
+  status(): ClusterStatus {
+    return statusSnapshot(this);
+  }
+
+  /** Records a reload request (SIGHUP, control socket); resolves with the reload's outcome. */
+  requestReload(trigger: string): Promise<ReloadStatus> {
+    return this.operations.requestReload(trigger);
+  }
+
+  /** Records a request to add or remove one worker (SIGTTIN, SIGTTOU). */
+  requestScale(delta: 1 | -1, trigger: string): void {
+    if (this.state !== 'running') return;
+    this.operations.requestScale(delta, trigger);
+  }
+
+  allocateGeneration(): number {
+    return ++this.lastGeneration;
+  }
+
+  /** Reads and validates the configuration for a reload; throws ConfigError when it is invalid. */
+  loadNextConfig(): Promise<Readonly<Config>> {
+    return this.options.reloadConfig ? this.options.reloadConfig() : Promise.resolve(this.config);
+  }
+
+  /**
+   * Binds the listeners of `next` that are not bound yet and returns their keys. When one fails,
+   * the ones bound by this call are closed again and the error is thrown.
+   */
+  async bindNewListeners(next: Readonly<Config>): Promise<string[]> {
+    const bound: BoundListener[] = [];
+    const known = new Set(this.listeners.map((listener) => listener.key));
+    try {
+      const keys = listenerKeys(next.listen);
+      for (const [index, config] of next.listen.entries()) {
+        const key = keys[index] ?? '';
+        if (known.has(key)) continue;
+        bound.push(await bindListener(index, config, (socket, listener) => this.onConnection(socket, listener), key));
+      }
+    } catch (error) {
+      await closeListeners(bound);
+      throw error;
+    }
+    this.listeners = [...this.listeners, ...bound];
+    this.refreshRoutable();
+    return bound.map((listener) => listener.key);
+  }
+
+  /** Closes the listeners with the given keys, after a reload that bound them failed. */
+  async releaseListeners(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const release = this.listeners.filter((listener) => keys.includes(listener.key));
+    this.listeners = this.listeners.filter((listener) => !keys.includes(listener.key));
+    this.refreshRoutable();
+    await closeListeners(release);
+  }
+
+  /** Closes the listeners that the current configuration no longer contains. */
+  async closeRemovedListeners(): Promise<void> {
+    const keep = new Set(listenerKeys(this.config.listen));
+    const removed = this.listeners.filter((listener) => !keep.has(listener.key));
+    if (removed.length === 0) return;
+    this.log.info({ listeners: removed.map((listener) => listener.key) }, 'closing listeners removed from the configuration');
+    await this.releaseListeners(removed.map((listener) => listener.key));
+  }
+
+  /**
+   * Makes `next` the current generation: workers forked from now on, crash replacements included,
+   * run it, and the master applies its admission limits and back-off bounds.
+   */
+  adopt(next: Readonly<Config>, generation: number): void {
+    this.config = next;
+    this.generation = generation;
+    this.targetWorkers = next.workers;
+    this.admission.configure(next);
+    this.backoff.configure(next);
+    this.log = createLogger({ level: next.logLevel, worker: 'master', generation });
+    // Listener positions follow the new configuration; workers map keys to their own positions.
+    const keys = listenerKeys(next.listen);
+    for (const listener of this.listeners) {
+      const index = keys.indexOf(listener.key);
+      if (index === -1) continue;
+      listener.index = index;
+      listener.config = next.listen[index] ?? listener.config;
+    }
+    this.refreshRoutable();
+    this.log.info({ workers: next.workers }, 'new generation is current');
+  }
+
+  /** Resolves when the worker reported ready, or with the reason it failed to start. */
+  waitStarted(slot: WorkerSlot): Promise<StartOutcome> {
+    if (slot.state === 'ready') return Promise.resolve({ ok: true });
+    if (slot.state !== 'starting') return Promise.resolve({ ok: false, reason: `stopped before it was ready (${slot.state})` });
+    return new Promise((resolve) => this.startWaiters.set(slot, resolve));
+  }
+
+  private settleStart(slot: WorkerSlot, outcome: StartOutcome): void {
+    const waiter = this.startWaiters.get(slot);
+    if (!waiter) return;
+    this.startWaiters.delete(slot);
+    waiter(outcome);
+  }
+
+  /** Resolves once the worker process exited. */
+  waitExit(slot: WorkerSlot): Promise<void> {
+    if (slot.state === 'exited') return Promise.resolve();
+    return new Promise((resolve) => slot.process.once('exit', () => resolve()));
+  }
+
+  /** Kills a new worker whose start failed; it is not replaced. */
+  abandon(slot: WorkerSlot, reason: string): void {
+    this.startWaiters.delete(slot);
+    if (slot.state === 'exited') return;
+    slot.stopReason = reason;
+    slot.state = 'draining';
+    this.refreshRoutable();
+    slot.process.process.kill('SIGKILL');
+  }
+
+  /** Stores the outcome of a reload for status output and counts it by result. */
+  recordReload(outcome: { trigger: string; generation: number; startedAt: number; error: string | null }): ReloadStatus {
+    const now = Date.now();
+    const status: ReloadStatus = {
+      at: new Date(now).toISOString(),
+      result: outcome.error === null ? 'succeeded' : 'failed',
+      generation: outcome.generation,
+      error: outcome.error,
+      trigger: outcome.trigger,
+      durationMs: now - outcome.startedAt,
+    };
+    this.lastReload = status;
+    this.reloads[status.result]++;
+    this.metrics.recordReload(status.result);
+    return status;
   }
 
   /**
@@ -393,6 +610,7 @@ export class Master {
 
     for (const timer of this.respawnTimers) clearTimeout(timer);
     this.respawnTimers.clear();
+    this.operations.cancel();
     for (const connection of this.held) connection.socket.destroy();
     this.held = [];
     void closeListeners(this.listeners);
@@ -410,7 +628,8 @@ export class Master {
     this.finishStop();
   }
 
-  private stopped(): Promise<number> {
+  /** Resolves with the exit code once the master stopped. */
+  stopped(): Promise<number> {
     if (this.state === 'stopped') return Promise.resolve(this.exitCode);
     return new Promise((resolve) => {
       const previous = this.resolveStopped;
@@ -426,10 +645,16 @@ export class Master {
     this.state = 'stopped';
     if (this.superviseTimer) clearInterval(this.superviseTimer);
     this.admin?.close();
+    this.control?.close();
     if (this.config.pidFile) removePidFile(this.config.pidFile);
     this.log.info({ exitCode: this.exitCode }, 'master stopped');
     this.resolveStopped?.();
   }
+}
+
+function firstLine(text: string): string {
+  const end = text.indexOf('\n');
+  return end === -1 ? text : text.slice(0, end);
 }
 
 function ignoreError(): void {

@@ -16,6 +16,8 @@ export interface WorkerStatus {
   requests: number;
   /** Resident set size in bytes (from its last heartbeat). */
   rssBytes: number;
+  /** Requests per second between its last two heartbeats. */
+  requestsPerSecond: number;
 }
 
 export interface ReloadStatus {
@@ -25,6 +27,9 @@ export interface ReloadStatus {
   generation: number;
   /** Why the reload failed; null when it succeeded. */
   error: string | null;
+  /** What requested it: "SIGHUP", "control socket", or several of them merged into one reload. */
+  trigger: string;
+  durationMs: number;
 }
 
 export interface ClusterStatus {
@@ -36,6 +41,8 @@ export interface ClusterStatus {
   connections: { open: number; admitted: number; rejected: Record<string, number>; clientPrefixes: number };
   workers: WorkerStatus[];
   lastReload: ReloadStatus | null;
+  /** Finished reloads since the master started, by result. */
+  reloads: { succeeded: number; failed: number };
 }
 
 /** Builds the status snapshot of a running master. */
@@ -64,7 +71,9 @@ export function statusSnapshot(master: Master): ClusterStatus {
         connections: slot.open,
         requests: slot.requests,
         rssBytes: slot.rss,
+        requestsPerSecond: Math.round(slot.requestRate * 10) / 10,
       })),
     lastReload: master.lastReload,
+    reloads: { ...master.reloads },
   };
 }

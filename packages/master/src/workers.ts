@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { isWorkerMessage, type Config, type MasterMessage, type WorkerMessage } from '@aerys-cluster/shared';
 import type { Socket } from 'node:net';
 import type { RoutableWorker } from './admission.js';
-import type { BoundListener } from './listeners.js';
+import { listenerKeys, type BoundListener } from './listeners.js';
 import type { ProxyHeader } from './proxy-protocol.js';
 import { cachedWorkerIdentity } from './privileges.js';
 
@@ -50,7 +50,18 @@ export interface WorkerSlot extends RoutableWorker {
   readonly handOffs: Map<number, HandOff>;
   /** Why the master stopped the worker, when it did; an exit without one is a crash. */
   stopReason: string | null;
+  /** Position of each listener in this worker's `listen`, by listener key. */
+  readonly listenerIndex: ReadonlyMap<string, number>;
+  /** Requests per second between the last two heartbeats. */
+  requestRate: number;
+  /** Request count at which the worker is recycled (maxRequestsPerWorker plus jitter); Infinity when off. */
+  recycleAt: number;
+  /** True once the worker waits in the recycle queue, so it is queued once. */
+  recycleRequested: boolean;
 }
+
+/** Recycling thresholds spread over this fraction above maxRequestsPerWorker, so workers do not all recycle at once. */
+const RECYCLE_JITTER = 0.1;
 
 /** Environment variables that carry a worker's identity and configuration at fork. */
 export const WORKER_ENV = {
@@ -90,6 +101,10 @@ export function forkWorker(config: Readonly<Config>, generation: number): Worker
     requests: 0,
     rss: 0,
     stopReason: null,
+    listenerIndex: new Map(listenerKeys(config.listen).map((key, index) => [key, index])),
+    requestRate: 0,
+    recycleAt: config.maxRequestsPerWorker > 0 ? config.maxRequestsPerWorker + Math.floor(Math.random() * RECYCLE_JITTER * config.maxRequestsPerWorker) : Infinity,
+    recycleRequested: false,
     handOffs: new Map(),
     open: 0,
     connections: new Set(),

@@ -90,6 +90,8 @@ export interface Config {
   shutdownTimeout: number;
   startTimeout: number;
   workerTimeout: number;
+  restartDelay: number;
+  maxRestartDelay: number;
   maxRequestsPerWorker: number;
   maxWorkerMemory: number;
   allowedMethods: string[];

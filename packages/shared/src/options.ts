@@ -395,6 +395,20 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
     max: 3600 * SECOND,
     doc: 'A worker that sends no heartbeat for this long is killed and replaced.',
   },
+  restartDelay: {
+    kind: 'duration',
+    default: 100,
+    min: 0,
+    max: 600 * SECOND,
+    doc: 'Delay before a crashed worker is replaced; it doubles with each further crash up to `maxRestartDelay`, and resets after a stable period without crashes (one minute, or twice `maxRestartDelay` when that is longer).',
+  },
+  maxRestartDelay: {
+    kind: 'duration',
+    default: 30 * SECOND,
+    min: 0,
+    max: 3600 * SECOND,
+    doc: 'Longest delay between restarts of crashing workers, so a crash loop never spins but a fixed application is back within this time.',
+  },
   maxRequestsPerWorker: {
     kind: 'integer',
     default: 0,

@@ -2,11 +2,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Config } from '@aerys-cluster/shared';
 import { guardHttp1Server } from './slow-clients.js';
+import { Http1Drain } from './http1-drain.js';
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
+const drains = new WeakMap<Server, Http1Drain>();
+
+/** Returns the drain state of a server made by createHttp1Server. */
+export function http1DrainOf(server: Server): Http1Drain | undefined {
+  return drains.get(server);
+}
+
 /** Creates the HTTP/1.1 server with the request limits of the configuration. */
 export function createHttp1Server(config: Readonly<Config>, listener: Listener): Server {
+  let drain: Http1Drain | null = null;
   const server = createServer(
     {
       maxHeaderSize: config.maxHeaderSize,
@@ -20,8 +29,13 @@ export function createHttp1Server(config: Readonly<Config>, listener: Listener):
       // How often Node checks the header and request deadlines of every connection.
       connectionsCheckingInterval: 1000,
     },
-    listener,
+    (req, res) => {
+      if (drain && !drain.admit(req, res)) return;
+      listener(req, res);
+    },
   );
+  drain = new Http1Drain(server);
+  drains.set(server, drain);
   // Node adds `Connection: close` to the last allowed response and answers 503 beyond it.
   server.maxRequestsPerSocket = config.maxRequestsPerConnection;
   // Node starts tracking connections (header and request deadlines, closeIdleConnections) on

@@ -14,7 +14,7 @@ import type { HttpRequest, HttpResponse, RequestListener } from './http-types.js
 import { Http2ServerRequest } from 'node:http2';
 import { sendError } from './handler.js';
 import { Http2Sessions, headerListSize } from './http2.js';
-import { createHttp1Server } from './http1.js';
+import { createHttp1Server, http1DrainOf } from './http1.js';
 import { trackConnection } from './metrics.js';
 import { detectProtocol } from './preface.js';
 import { loadTlsOptions } from './tls.js';
@@ -58,7 +58,11 @@ export class ProtocolStack {
     for (const res of this.inFlight) {
       if (!res.headersSent) res.shouldKeepAlive = false;
     }
-    this.http1.closeIdleConnections();
+    // Idle keep-alive connections get a grace for a next request, then a half-close (FIN), never
+    // the reset that closeIdleConnections() can cause; see http1-drain.ts.
+    const http1Drain = http1DrainOf(this.http1);
+    if (http1Drain) http1Drain.drain();
+    else this.http1.closeIdleConnections();
     this.http2.drain();
     this.websocket.drain();
   }
