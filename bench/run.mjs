@@ -66,11 +66,11 @@ function makeContext(settings) {
   const staticRoot = join(dir, 'static');
   mkdirSync(staticRoot);
   for (const [name, size] of [['file-1k.bin', 1024], ['file-1m.bin', 1024 * 1024]]) writeFileSync(join(staticRoot, name), randomFillSync(Buffer.alloc(size)));
-  const ctx = { dir, staticRoot, workers: settings.workers, tls: null, nodeOptions: null };
+  const ctx = { dir, staticRoot, workers: settings.workers, tls: null, nodeArgs: null };
   if (settings.profile) {
     ctx.profileDir = join(dir, 'profiles');
     ctx.primaryPids = new Set();
-    ctx.nodeOptions = (name) => `--cpu-prof --cpu-prof-dir=${join(ctx.profileDir, ctx.scenarioName, name)}`;
+    ctx.nodeArgs = (name) => ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, ctx.scenarioName, name)}`];
   }
   return ctx;
 }

@@ -32,8 +32,8 @@ function urlFor(purpose, port, path) {
 }
 
 /** Starts a process and waits until it serves `url`; stops it again when it does not. */
-async function serve(command, args, { url, protocol, env, ctx }) {
-  const child = startProcess(command, args, { env });
+async function serve(command, args, { url, protocol, ctx }) {
+  const child = startProcess(command, args);
   ctx.primaryPids?.add(child.pid);
   try {
     await waitUntilServing(url, protocol, { child });
@@ -85,8 +85,7 @@ const aerys = {
     const logListeners = new Set();
     let signalReady;
     const ready = new Promise((resolve) => (signalReady = resolve));
-    const child = startProcess(process.execPath, [CLI, 'start', '--config', configPath], {
-      env: ctx.nodeOptions ? { NODE_OPTIONS: ctx.nodeOptions('aerys-cluster') } : {},
+    const child = startProcess(process.execPath, [...(ctx.nodeArgs?.('aerys-cluster') ?? []), CLI, 'start', '--config', configPath], {
       onLine: (line) => {
         if (line.includes('"msg":"cluster ready"')) signalReady();
         for (const listener of logListeners) listener(line);
@@ -122,11 +121,11 @@ function nodeScript(name, script, purposes, extraArgs = () => []) {
     purposes,
     async start(ctx, purpose, path) {
       const port = await freePort();
-      const args = [join(SERVERS, script), String(port), String(ctx.workers), ...extraArgs(ctx, purpose)];
+      // node:cluster forks workers with the primary's execArgv, so profiling flags reach them too.
+      const args = [...(ctx.nodeArgs?.(name) ?? []), join(SERVERS, script), String(port), String(ctx.workers), ...extraArgs(ctx, purpose)];
       return serve(process.execPath, args, {
         url: urlFor(purpose, port, path),
         protocol: PURPOSES[purpose].protocol,
-        env: ctx.nodeOptions ? { NODE_OPTIONS: ctx.nodeOptions(name) } : {},
         ctx,
       });
     },

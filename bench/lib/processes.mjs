@@ -121,3 +121,40 @@ export function treeRss(roots) {
   for (const root of roots) for (const pid of processTree(root)) total += rssOf(pid);
   return total;
 }
+
+/** Clock ticks per second of /proc/PID/stat times; 100 on every Linux architecture Node supports. */
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system) in seconds that one process used so far, or 0 when it is gone. */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 0, utime field 11, stime field 12.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of each process in the trees of `roots`, by PID. */
+export function treeCpu(roots) {
+  const times = new Map();
+  for (const root of roots) for (const pid of processTree(root)) times.set(pid, cpuSecondsOf(pid));
+  return times;
+}
+
+/**
+ * CPU time spent between two treeCpu() readings: by the roots (master, primary or daemon) and by
+ * all processes together. Processes that appeared in between count from zero.
+ */
+export function cpuSpent(before, after, roots) {
+  let total = 0;
+  let root = 0;
+  for (const [pid, seconds] of after) {
+    const spent = seconds - (before.get(pid) ?? 0);
+    total += spent;
+    if (roots.includes(pid)) root += spent;
+  }
+  return { root, total };
+}

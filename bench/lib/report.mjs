@@ -33,6 +33,8 @@ export function summarize(scenario, outcome) {
       metric: median(perRound[name]),
       p50: median(good.map((result) => result.p50 ?? null)),
       p99: median(good.map((result) => result.p99 ?? null)),
+      cpuRootUs: median(good.map((result) => result.cpuRootUs ?? null)),
+      cpuTotalUs: median(good.map((result) => result.cpuTotalUs ?? null)),
       before: median(good.map((result) => result.before ?? null)),
       after: median(good.map((result) => result.after ?? null)),
       errors: good.reduce((sum, result) => sum + (result.errors ?? 0), 0),
@@ -55,17 +57,20 @@ function table(header, rows) {
 function throughputTable(scenario, rows, failures) {
   const baselines = scenario.baselines.filter((base) => rows[base]);
   const unit = scenario.tool === 'ws' ? 'msg/s' : 'req/s';
-  const header = ['contender', unit, ...baselines.map((base) => `vs ${base}`), 'p50 ms', 'p99 ms', 'errors', 'rounds'];
+  const perUnit = scenario.tool === 'ws' ? 'msg' : 'req';
+  const header = ['contender', unit, ...baselines.map((base) => `vs ${base}`), 'p50 ms', 'p99 ms', `CPU us/${perUnit}`, `master CPU us/${perUnit}`, 'errors', 'rounds'];
   const body = Object.entries(rows).map(([name, row]) => [
     name,
     integer(row.metric),
     ...baselines.map((base) => fixed(row.ratios[base], 2)),
     fixed(row.p50, 2),
     fixed(row.p99, 2),
+    fixed(row.cpuTotalUs, 1),
+    fixed(row.cpuRootUs, 1),
     String(row.errors),
     row.failedRounds > 0 ? `${row.rounds - row.failedRounds}/${row.rounds}` : String(row.rounds),
   ]);
-  for (const [name, reason] of Object.entries(failures)) body.push([name, reason, ...baselines.map(() => ''), '', '', '', '0']);
+  for (const [name, reason] of Object.entries(failures)) body.push([name, reason, ...baselines.map(() => ''), '', '', '', '', '', '0']);
   return table(header, body);
 }
 

@@ -8,7 +8,7 @@ import { PURPOSES, contenderByName } from './contenders.mjs';
 import { wrk } from './load.mjs';
 import { BENCH_DIR } from './paths.mjs';
 import { waitUntilServing } from './probe.mjs';
-import { OPEN_FILES, processTree, treeRss } from './processes.mjs';
+import { OPEN_FILES, cpuSpent, processTree, treeCpu, treeRss } from './processes.mjs';
 import { measure, scenarioPath } from './scenarios.mjs';
 
 /** How long aerys-cluster may take to answer the scenario's protocol once the cluster is ready. */
@@ -95,7 +95,7 @@ export async function runThroughput(scenario, names, settings, ctx, log) {
     }
     for (let round = 1; round <= settings.rounds; round++) {
       for (const [name, instance] of instances) {
-        const result = await measure(scenario, instance.url, settings, settings.duration).catch((error) => ({ failed: firstLine(error.message) }));
+        const result = await measureWithCpu(scenario, instance, settings);
         rounds[name].push(result);
         log(`  round ${round} ${name}: ${describe(result)}`);
       }
@@ -106,10 +106,28 @@ export async function runThroughput(scenario, names, settings, ctx, log) {
   return { unavailable: null, failures, rounds };
 }
 
+/**
+ * One measurement plus the CPU time the contender's processes used during it, per request in
+ * microseconds: a figure that other load on a shared machine disturbs much less than throughput.
+ */
+async function measureWithCpu(scenario, instance, settings) {
+  const before = treeCpu(instance.roots);
+  let result;
+  try {
+    result = await measure(scenario, instance.url, settings, settings.duration);
+  } catch (error) {
+    return { failed: firstLine(error.message) };
+  }
+  const spent = cpuSpent(before, treeCpu(instance.roots), instance.roots);
+  const perRequest = (seconds) => (result.requests > 0 ? (seconds * 1e6) / result.requests : null);
+  return { ...result, cpuRootUs: perRequest(spent.root), cpuTotalUs: perRequest(spent.total) };
+}
+
 function describe(result) {
   if (result.failed) return `failed: ${result.failed}`;
   const latency = result.p50 === null || result.p50 === undefined ? '' : `, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms`;
-  return `${Math.round(result.rps)}/s${latency}, errors ${result.errors}`;
+  const cpu = result.cpuTotalUs === undefined || result.cpuTotalUs === null ? '' : `, CPU ${result.cpuTotalUs.toFixed(1)} us/req (master ${result.cpuRootUs.toFixed(1)})`;
+  return `${Math.round(result.rps)}/s${latency}${cpu}, errors ${result.errors}`;
 }
 
 /**
@@ -133,7 +151,7 @@ export async function runIdle(scenario, names, settings, ctx, log) {
       try {
         const result = await measureIdle(instance, settings);
         rounds[name].push(result);
-        log(`  round ${round} ${name}: ${result.open} open, ${(result.before / 2 ** 20).toFixed(1)} -> ${(result.after / 2 ** 20).toFixed(1)} MiB, ${result.kibPerConnection.toFixed(2)} KiB per connection, errors ${result.errors}`);
+        log(`  round ${round} ${name}: ${result.open} open, ${(result.before / 2 ** 20).toFixed(1)} -> ${(result.after / 2 ** 20).toFixed(1)} MiB, ${result.kibPerConnection?.toFixed(2) ?? 'n/a'} KiB per connection, errors ${result.errors}`);
       } catch (error) {
         rounds[name].push({ failed: firstLine(error.message) });
         log(`  round ${round} ${name}: failed: ${firstLine(error.message)}`);
@@ -151,8 +169,8 @@ async function measureIdle(instance, settings) {
   await sleep(SETTLE_MS);
   const before = treeRss(instance.roots);
 
-  const { host, port, pathname } = new URL(instance.url);
-  const args = [join(BENCH_DIR, 'clients/idle.mjs'), host, port, pathname, settings.idleConnections, IDLE_PER_SOURCE].map(String);
+  const { hostname, port, pathname } = new URL(instance.url);
+  const args = [join(BENCH_DIR, 'clients/idle.mjs'), hostname, port, pathname, settings.idleConnections, IDLE_PER_SOURCE].map(String);
   const client = spawn('sh', ['-c', `ulimit -n ${OPEN_FILES} 2>/dev/null; exec "$@"`, 'sh', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: client.stdout })[Symbol.asyncIterator]();
   const exited = new Promise((resolve) => client.once('exit', resolve));
