@@ -45,13 +45,21 @@ async function serve(command, args, { url, protocol, ctx }) {
 }
 
 /**
- * The aerys-cluster configuration of the benchmark: the defaults, except three limits that the
+ * The aerys-cluster configuration of the benchmark: the defaults, except the limits that the
  * load generators would otherwise hit (each is stated in docs/benchmarks.md).
  */
 export function aerysConfig(ctx, purpose, port) {
   const listener = { host: '127.0.0.1', port };
   if (purpose === 'h2-tls') listener.tls = { cert: ctx.tls.cert, key: ctx.tls.key };
+  const limits = {};
+  // h2load does not reconnect after GOAWAY, so the default of 1000 requests per connection would
+  // end the run after 10 x 1000 requests.
+  if (purpose === 'h2c' || purpose === 'h2-tls') limits.maxRequestsPerConnection = 2 ** 31 - 1;
+  // The echo load sends about 200 messages per second on each connection, over the default flood
+  // limit of 100 frames per second.
+  if (purpose === 'ws') limits.websocket = { maxFramesPerSecond: 1_000_000, maxBytesPerMinute: 1024 ** 3 };
   return {
+    ...limits,
     listen: [listener],
     workers: ctx.workers,
     app: purpose === 'static' ? null : join(SERVERS, 'app.mjs'),
