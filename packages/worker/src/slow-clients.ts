@@ -49,7 +49,9 @@ export function countClose(reason: ClientCloseReason, client: string | undefined
 }
 
 function requestOnStart(req: IncomingMessage): void {
-  if (req.complete) return;
+  // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112, section 6.3), so
+  // most GETs skip the set and the two listeners below.
+  if (req.complete || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) return;
   const socket = req.socket;
   readingBody.add(socket);
   req.once('end', () => readingBody.delete(socket));
