@@ -60,7 +60,7 @@ function requiredTools(plan) {
   return [...tools];
 }
 
-/** The run's private directory: the static files, the TLS certificate, configs and profiles. */
+/** Creates the run's private directory with the static files, the TLS certificate, configs and profiles. */
 function makeContext(settings) {
   const dir = mkdtempSync(join(tmpdir(), 'aerys-bench-'));
   const staticRoot = join(dir, 'static');

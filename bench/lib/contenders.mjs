@@ -31,7 +31,7 @@ function urlFor(purpose, port, path) {
   return `http://127.0.0.1:${port}${path}`;
 }
 
-/** Starts a process and waits until it serves `url`; stops it again when it does not. */
+/** Starts a process and waits until it serves `url`, or stops it again when it does not. */
 async function serve(command, args, { url, protocol, ctx }) {
   const child = startProcess(command, args);
   ctx.primaryPids?.add(child.pid);
@@ -45,7 +45,7 @@ async function serve(command, args, { url, protocol, ctx }) {
 }
 
 /**
- * The aerys-cluster configuration of the benchmark: the defaults, except the limits that the
+ * Returns the aerys-cluster configuration of the benchmark: the defaults, except the limits that the
  * load generators would otherwise hit (each is stated in docs/benchmarks.md).
  */
 export function aerysConfig(ctx, purpose, port) {
@@ -122,7 +122,7 @@ const aerys = {
   },
 };
 
-/** A Node contender that runs one of the scripts in bench/servers. */
+/** Defines a Node contender that runs one of the scripts in bench/servers. */
 function nodeScript(name, script, purposes, extraArgs = () => []) {
   return {
     name,

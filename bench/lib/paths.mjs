@@ -1,4 +1,4 @@
-// Where the benchmark and the repository live, independent of the working directory.
+// Paths of the benchmark and of the repository, independent of the working directory.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

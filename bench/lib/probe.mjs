@@ -18,7 +18,7 @@ function probeHttp1(url) {
   });
 }
 
-/** One HTTP/2 GET: prior knowledge for http://, ALPN h2 for https:// (self-signed accepted). */
+/** Sends one HTTP/2 GET: prior knowledge for http://, ALPN h2 for https:// (self-signed accepted). */
 function probeHttp2(url) {
   return new Promise((resolve, reject) => {
     const session = connectHttp2(url, { rejectUnauthorized: false });
@@ -55,7 +55,7 @@ function probeWebSocket(url) {
       reject(error);
     };
     socket.on('error', fail);
-    socket.on('unexpected-response', (req, res) => fail(new Error(`handshake answered ${res.statusCode}`)));
+    socket.on('unexpected-response', (req, res) => fail(new Error(`handshake returned status ${res.statusCode}`)));
     socket.on('open', () => socket.send('probe'));
     socket.on('message', (data) => {
       clearTimeout(timer);
@@ -84,5 +84,5 @@ export async function waitUntilServing(url, protocol, { timeoutMs = 20_000, chil
     }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
-  throw new Error(`${url} (${protocol}) did not answer within ${timeoutMs} ms: ${lastError.message}`);
+  throw new Error(`${url} (${protocol}) did not respond within ${timeoutMs} ms: ${lastError.message}`);
 }

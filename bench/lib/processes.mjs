@@ -5,8 +5,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
- * Open files allowed in every process the runner starts. The idle-connection scenario holds
- * 10,000 sockets in the client and as many in the server; root may raise the hard limit, anyone
+ * Open files allowed in every process the runner starts. The idle-connection scenario keeps
+ * 10,000 sockets open in the client and as many in the server; root may raise the hard limit, anyone
  * else keeps the current limit (the shell prints nothing and the command runs anyway).
  */
 export const OPEN_FILES = 65_536;
@@ -25,7 +25,7 @@ export function freePort() {
 
 /**
  * Starts `command` with the open-file limit raised. stdout and stderr are kept (last 64 KiB) for
- * error messages; `onLine` sees each stdout line.
+ * error messages; `onLine` receives each stdout line.
  */
 export function startProcess(command, args, { env = {}, cwd, onLine } = {}) {
   const child = spawn('sh', ['-c', `ulimit -n ${OPEN_FILES} 2>/dev/null; exec "$@"`, 'sh', command, ...args], {
@@ -91,7 +91,7 @@ function childrenByParent() {
   return children;
 }
 
-/** The PID and every descendant of it. */
+/** Returns the PID and every descendant of it. */
 export function processTree(root) {
   const children = childrenByParent();
   const tree = [];

@@ -11,7 +11,7 @@ import { waitUntilServing } from './probe.mjs';
 import { OPEN_FILES, cpuSpent, processTree, treeCpu, treeRss } from './processes.mjs';
 import { measure, scenarioPath } from './scenarios.mjs';
 
-/** How long aerys-cluster may take to answer the scenario's protocol once the cluster is ready. */
+/** How long aerys-cluster may take to serve the scenario's protocol once the cluster is ready. */
 const FEATURE_PROBE_MS = 3000;
 /** Connections per source address in the idle scenario, under the default connectionsPerIP of 30. */
 const IDLE_PER_SOURCE = 25;
@@ -48,7 +48,7 @@ function firstLine(text) {
 }
 
 /**
- * Returns null when aerys-cluster answers the scenario's protocol, or the reason it does not. A
+ * Returns null when aerys-cluster serves the scenario's protocol, or the reason it does not. A
  * build without HTTP/2 or WebSocket support fails here, and the scenario is "not available".
  */
 async function probeFeature(scenario, instance) {
@@ -65,7 +65,8 @@ async function probeFeature(scenario, instance) {
  * others are not started at all. `instances` is null when the scenario cannot run.
  */
 async function prepare(scenario, names, ctx, log) {
-  const ordered = [...names].sort((a, b) => (a === 'aerys-cluster' ? -1 : b === 'aerys-cluster' ? 1 : 0));
+  const others = names.filter((name) => name !== 'aerys-cluster');
+  const ordered = names.includes('aerys-cluster') ? ['aerys-cluster', ...others] : others;
   if (ordered[0] === 'aerys-cluster') {
     const first = await startAll(['aerys-cluster'], scenario, ctx, log);
     const aerys = first.instances.get('aerys-cluster');
@@ -107,7 +108,7 @@ export async function runThroughput(scenario, names, settings, ctx, log) {
 }
 
 /**
- * One measurement plus the CPU time the contender's processes used during it, per request in
+ * Measures once and adds the CPU time the contender's processes used during it, per request in
  * microseconds: a figure that other load on a shared machine disturbs much less than throughput.
  */
 async function measureWithCpu(scenario, instance, settings) {
@@ -204,7 +205,7 @@ async function nextJson(lines, message) {
   return JSON.parse(value);
 }
 
-/** The PIDs of a master's workers (its direct and indirect children). */
+/** Returns the PIDs of a master's workers (its direct and indirect children). */
 function workerPids(instance) {
   return processTree(instance.child.pid).filter((pid) => pid !== instance.child.pid);
 }

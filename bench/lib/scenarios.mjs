@@ -101,12 +101,12 @@ export const SCENARIOS = [
 
 export const SCENARIO_NAMES = SCENARIOS.map((scenario) => scenario.name);
 
-/** The request path a scenario loads. */
+/** Returns the request path a scenario loads. */
 export function scenarioPath(scenario) {
   return scenario.path ?? (scenario.purpose === 'ws' ? '/' : '/hello');
 }
 
-/** One measurement of `duration` seconds of the scenario's load against `url`. */
+/** Measures `duration` seconds of the scenario's load against `url`. */
 export function measure(scenario, url, settings, duration) {
   switch (scenario.tool) {
     case 'wrk':

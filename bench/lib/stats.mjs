@@ -1,6 +1,6 @@
 // Order statistics over the rounds of a benchmark.
 
-/** The median of `values`; null for an empty list. */
+/** Returns the median of `values`, or null for an empty list. */
 export function median(values) {
   const sorted = values.filter((value) => value !== null && Number.isFinite(value)).sort((a, b) => a - b);
   if (sorted.length === 0) return null;
@@ -8,7 +8,7 @@ export function median(values) {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** The nearest-rank percentile `p` (0-100) of an ascending list; null for an empty list. */
+/** Returns the nearest-rank percentile `p` (0-100) of an ascending list, or null for an empty list. */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   const rank = Math.ceil((p / 100) * sorted.length);

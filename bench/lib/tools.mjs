@@ -1,4 +1,4 @@
-// What the benchmark needs before it starts: the load generators and nginx from Debian, the
+// Preparation before a run: the load generators and nginx from Debian, the
 // bench package's npm dependencies, and a current build of the workspace.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
