@@ -24,8 +24,8 @@ export function buildPlan(settings) {
     .filter((scenario) => !settings.scenarios || settings.scenarios.includes(scenario.name))
     .map((scenario) => {
       let contenders = scenario.contenders.filter((name) => !settings.contenders || settings.contenders.includes(name));
-      // A profile compares the two processes models the accept path is measured against.
-      if (settings.profile) contenders = contenders.filter((name) => name === 'aerys-cluster' || name === 'node-cluster');
+      // A profile compares aerys-cluster with the scenario's Node baseline; nginx has no --cpu-prof.
+      if (settings.profile) contenders = contenders.filter((name) => name === 'aerys-cluster' || (scenario.baselines.includes(name) && name !== 'nginx'));
       return { scenario, contenders };
     })
     .filter(({ contenders }) => contenders.length > 0);
@@ -37,7 +37,7 @@ export function estimateSeconds(plan, settings) {
   for (const { scenario, contenders } of plan) {
     const n = contenders.length;
     if (scenario.kind === 'throughput') total += n * (2 + settings.warmup) + settings.rounds * n * (settings.duration + 0.3);
-    else if (scenario.kind === 'idle') total += settings.idleRounds * n * (7 + settings.idleConnections / 2000);
+    else if (scenario.kind === 'idle') total += settings.idleRounds * n * (4 + (2 * settings.settleMs) / 1000 + settings.idleConnections / 2000);
     else total += 8 + settings.warmup + settings.reloadRounds * 2 * settings.reloadDuration;
   }
   return Math.round(total);

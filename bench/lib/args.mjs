@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os';
 
 /** Settings of each mode; flags given on the command line override them. */
 export const MODES = {
-  quick: { rounds: 3, duration: 1, warmup: 1, idleConnections: 2000, idleRounds: 1, reloadDuration: 6, reloadRounds: 1 },
-  full: { rounds: 5, duration: 10, warmup: 2, idleConnections: 10_000, idleRounds: 3, reloadDuration: 30, reloadRounds: 3 },
+  quick: { rounds: 3, duration: 1, warmup: 1, idleConnections: 1000, idleRounds: 1, settleMs: 1000, reloadDuration: 6, reloadRounds: 1 },
+  full: { rounds: 5, duration: 10, warmup: 2, idleConnections: 10_000, idleRounds: 3, settleMs: 2000, reloadDuration: 30, reloadRounds: 3 },
 };
 
 export const USAGE = `Usage: node bench/run.mjs [--quick | --full] [options]
@@ -14,7 +14,7 @@ Runs each scenario against its contenders on 127.0.0.1, round by round (A B C A 
 and prints medians, ratios against the baselines and latency percentiles.
 
 Options:
-  --quick                 1 s per cell, 3 rounds, 2,000 idle connections in 1 round,
+  --quick                 1 s per cell, 3 rounds, 1,000 idle connections in 1 round,
                           one 6 s reload round (default mode)
   --full                  10 s per cell, 5 rounds, 10,000 idle connections in 3 rounds,
                           three 30 s reload rounds

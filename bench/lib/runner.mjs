@@ -15,8 +15,6 @@ import { measure, scenarioPath } from './scenarios.mjs';
 const FEATURE_PROBE_MS = 3000;
 /** Connections per source address in the idle scenario, under the default connectionsPerIP of 30. */
 const IDLE_PER_SOURCE = 25;
-/** Pause that lets freshly opened or closed connections settle before memory is read. */
-const SETTLE_MS = 2000;
 /** Interval between reloads in the reload scenario. */
 const RELOAD_INTERVAL_MS = 5000;
 /** How long one reload (a new generation replacing every worker) may take before it is called failed. */
@@ -167,7 +165,8 @@ export async function runIdle(scenario, names, settings, ctx, log) {
 
 async function measureIdle(instance, settings) {
   await wrk({ url: instance.url, connections: settings.connections, duration: 1 });
-  await sleep(SETTLE_MS);
+  // The pause lets warm-up connections close and opened ones settle before memory is read.
+  await sleep(settings.settleMs);
   const before = treeRss(instance.roots);
 
   const { hostname, port, pathname } = new URL(instance.url);
@@ -178,7 +177,7 @@ async function measureIdle(instance, settings) {
   const killer = setTimeout(() => client.kill('SIGKILL'), 120_000);
   try {
     const opened = await nextJson(lines, 'the idle client exited before it opened its connections');
-    await sleep(SETTLE_MS);
+    await sleep(settings.settleMs);
     const after = treeRss(instance.roots);
     client.stdin.write('count\n');
     const still = await nextJson(lines, 'the idle client exited before it counted its connections');
