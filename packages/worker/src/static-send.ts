@@ -1,11 +1,14 @@
-// Writing file bodies: from memory, streamed from a file descriptor with back-pressure, as
-// multipart/byteranges, and on HTTP/2 through the stream's file-descriptor response path, which
-// lets Node read the file without passing each chunk through JavaScript.
+// Writing file bodies: from memory, streamed from a file descriptor with back-pressure, and as
+// multipart/byteranges, the same way on both protocols.
+//
+// NOTE: HTTP/2 bodies avoid respondWithFD() and respondWithFile(). On Node 20.20, when a client
+// resets the stream while Node's native file pipe has a read in flight, the read's completion
+// writes into the destroyed stream and the worker dies with SIGSEGV, whoever closes the
+// descriptor. Writing through the response costs one copy per chunk and bypasses that pipe.
 import { createReadStream, read } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
-import type { ServerHttp2Stream } from 'node:http2';
 import { pipeline, type Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import type { HttpResponse } from './http-types.js';
@@ -20,11 +23,6 @@ const readAsync = promisify(read);
  * file is, and no buffer is allocated per chunk.
  */
 const STREAM_CHUNK_SIZE = 128 * 1024;
-
-/** Returns the HTTP/2 stream behind a compatibility-API response, or null on HTTP/1.1. */
-export function http2StreamOf(res: HttpResponse): ServerHttp2Stream | null {
-  return 'stream' in res ? res.stream : null;
-}
 
 // node:http and the node:http2 compatibility API have write() and end() signatures that
 // TypeScript cannot call through the union, so each call site narrows first.
@@ -93,27 +91,11 @@ async function copyRange(res: HttpResponse, fd: number, start: number, length: n
 
 /**
  * Sends `range` (or the whole file) from an opened file and closes the descriptor when the
- * response ends or the client goes away.
+ * response ends or the client goes away. HTTP/2 uses the same path: see the note at the top.
  */
 export function sendOpened(res: HttpResponse, status: number, headers: OutgoingHttpHeaders, opened: OpenedFile, range: ByteRange | null, head: boolean): void {
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : opened.version.size;
-
-  const h2 = http2StreamOf(res);
-  if (h2 && !h2.destroyed && !head && length > 0) {
-    // The stream bypasses the compatibility response, so headers set on it earlier are merged
-    // here, and its statusCode is set for anything that logs the response afterwards.
-    res.statusCode = status;
-    try {
-      h2.respondWithFD(opened.fd, { ...res.getHeaders(), ...headers, ':status': status }, { offset: start, length });
-    } catch (error) {
-      closeFd(opened.fd);
-      throw error;
-    }
-    // Node does not close a descriptor passed to respondWithFD.
-    h2.once('close', () => closeFd(opened.fd));
-    return;
-  }
 
   res.writeHead(status, headers);
   if (head || length === 0) {
