@@ -313,6 +313,27 @@ test('application that fails to load stops startup', async () => {
   assert.ok(cluster.logs.some((line) => line.msg === 'application failed to load' && String(line.err).includes('broken on purpose')));
 });
 
+test('application outside the repository imports the package', async (t) => {
+  const dir = tempDir('aerys-app-');
+  const app = join(dir, 'app.mjs');
+  writeFileSync(
+    app,
+    [
+      "import { readBody } from 'aerys-cluster';",
+      'export default async function (req, res) {',
+      '  const body = await readBody(req);',
+      "  res.end(`got ${body.length} bytes`);",
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const cluster = await TestCluster.start({ config: { app, workers: 1 } });
+  t.after(() => cluster.stop());
+  const response = await httpGet(cluster.url('/'), { method: 'POST', body: 'hello' });
+  assert.equal(response.status, 200);
+  assert.equal(response.body.toString(), 'got 5 bytes');
+});
+
 test('PID file names the master', async (t) => {
   const pidFile = join(tempDir(), 'aerys.pid');
   const cluster = await TestCluster.start({ config: { app: APP }, args: ['--pid-file', pidFile] });

@@ -67,6 +67,7 @@ const RECYCLE_JITTER = 0.1;
 export const WORKER_ENV = {
   config: 'AERYS_CONFIG',
   generation: 'AERYS_GENERATION',
+  packageUrl: 'AERYS_PACKAGE_URL',
 } as const;
 
 let setupDone = false;
@@ -86,6 +87,8 @@ export function forkWorker(config: Readonly<Config>, generation: number): Worker
   const child = cluster.fork({
     [WORKER_ENV.config]: JSON.stringify(config),
     [WORKER_ENV.generation]: String(generation),
+    // Applications import their helpers from this package, wherever they live.
+    [WORKER_ENV.packageUrl]: new URL('./index.js', import.meta.url).href,
   });
   const now = Date.now();
   return {

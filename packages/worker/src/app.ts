@@ -1,4 +1,5 @@
 // Loading the user's application module.
+import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
@@ -19,6 +20,25 @@ export class ApplicationError extends Error {
   readonly code = 'AERYS_APP_INVALID';
 }
 
+let hooksRegistered = false;
+
+/**
+ * Lets the application at `path` import `aerys-cluster` even where its own node_modules has no
+ * copy. A resolution hook costs a loader thread per worker, so it is registered only when needed.
+ */
+function makePackageResolvable(path: string): void {
+  const packageUrl = process.env.AERYS_PACKAGE_URL;
+  if (hooksRegistered || !packageUrl) return;
+  try {
+    createRequire(path).resolve('aerys-cluster');
+    return;
+  } catch {
+    // Not resolvable from the application's directory: map it to the running server's package.
+  }
+  register(new URL('./app-hooks.js', import.meta.url).href, import.meta.url, { data: { packageUrl } });
+  hooksRegistered = true;
+}
+
 /**
  * Imports the module at `path`. Its default export is a request listener `(req, res)` or an
  * object with `request(req, res)` and optionally `websocket(socket, req)`. The import URL carries
@@ -26,6 +46,7 @@ export class ApplicationError extends Error {
  */
 export async function loadApplication(path: string | null): Promise<Application> {
   if (path === null) return { request: null, websocket: null };
+  makePackageResolvable(path);
 
   let module: { default?: unknown };
   try {
