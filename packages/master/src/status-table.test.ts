@@ -20,7 +20,7 @@ test('status table shows workers and the failed reload', () => {
   assert.match(text, /PID 100, running, generation 3, up 1h 2m/);
   assert.match(text, /listeners +\[::1\]:8080 \(TLS\)/);
   assert.match(text, /rejected: per_ip 1/);
-  assert.match(text, /last reload FAILED: Invalid configuration: x at 2026-12-04T20:57:20\.919Z, generation 3, SIGHUP, 0\.0 s \(2 succeeded, 1 failed\)/);
+  assert.match(text, /last reload FAILED, attempted generation 3 never served: Invalid configuration: x \(at 2026-12-04T20:57:20\.919Z, SIGHUP, 0\.0 s\) \(2 succeeded, 1 failed\)/);
   assert.match(text, /^7 +101 +3 +draining +1m 5s +2 +12\.5 +52\.0 MiB$/m);
 });
 

@@ -37,8 +37,13 @@ export function formatStatus(status: ClusterStatus): string {
 
 function formatReload(reload: ReloadStatus | null): string {
   if (!reload) return 'none';
-  const outcome = reload.result === 'succeeded' ? 'succeeded' : `FAILED: ${reload.error ?? 'unknown error'}`;
-  return `${outcome} at ${reload.at}, generation ${reload.generation}, ${reload.trigger}, ${(reload.durationMs / 1000).toFixed(1)} s`;
+  // A failed attempt still used up a generation number, which never served; say so, or the
+  // number reads as a contradiction of the master's current generation.
+  const outcome =
+    reload.result === 'succeeded'
+      ? `succeeded, generation ${reload.generation}`
+      : `FAILED, attempted generation ${reload.generation} never served: ${reload.error ?? 'unknown error'}`;
+  return `${outcome} (at ${reload.at}, ${reload.trigger}, ${(reload.durationMs / 1000).toFixed(1)} s)`;
 }
 
 function formatAddress(address: string, port: number): string {
