@@ -1,6 +1,6 @@
 // Flag tables for the CLI commands. Each command declares its flags once, with unit, default and
-// help group; the same table registers them with yargs and rejects unknown flags with a
-// suggestion of the closest known flag, the way unknown configuration keys are rejected.
+// help group. The same table registers them with yargs and rejects unknown flags with the
+// closest known flag as a suggestion, the way unknown configuration keys are rejected.
 import type { Argv, Options } from 'yargs';
 import { closestName } from '@aerys-cluster/shared';
 
@@ -9,7 +9,7 @@ export interface FlagSpec {
   describe: string;
   /** Unit of the value, printed in the help after the description ("milliseconds", "bytes"). */
   unit?: string;
-  /** How the default reads in the help; flags without one are unset unless given. */
+  /** Default as the help prints it. A flag without one is unset unless given. */
   defaultText?: string;
   alias?: string;
   array?: boolean;

@@ -2,7 +2,7 @@
 // into `time level worker msg key=value ...`, so an operator reading a terminal sees the same
 // fields as a log collector, without a runtime dependency on pino-pretty.
 
-/** How log lines are written: JSON for collectors, `pretty` for people at a terminal. */
+/** Log line format: JSON for collectors, `pretty` for people at a terminal. */
 export type LogFormat = 'json' | 'pretty';
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
@@ -34,7 +34,7 @@ export function resolveLogFormat(requested: string | undefined, isTTY: boolean):
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
   if (value !== null && typeof value === 'object') {
-    // An error serialised by pino: its message and stack say more than the JSON object.
+    // An error serialised by pino reads better as its stack than as a JSON object.
     const error = value as { type?: unknown; message?: unknown; stack?: unknown };
     if (typeof error.stack === 'string') return `\n    ${error.stack.split('\n').join('\n    ')}`;
     if (typeof error.message === 'string' && typeof error.type === 'string') return JSON.stringify(`${error.type}: ${error.message}`);
@@ -71,7 +71,7 @@ export function formatLogLine(json: string, color: boolean): string {
   return `${text}\n`;
 }
 
-/** A pino destination that writes pretty lines to `output` (stdout by default). */
+/** Creates a pino destination that writes pretty lines to `output` (stdout by default). */
 export function prettyDestination(output: NodeJS.WritableStream = process.stdout): { write(line: string): void } {
   const color = process.env.NO_COLOR === undefined || process.env.NO_COLOR === '';
   return {
