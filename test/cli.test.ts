@@ -72,6 +72,15 @@ test('every command help has defaults and examples', () => {
   }
 });
 
+test('every command rejects unknown flags', () => {
+  const commands = listCommands(runCli(['--help']).stdout);
+  for (const command of commands) {
+    const result = runCli([command, '--no-such-flag']);
+    assert.equal(result.status, 2, `${command} exits 2: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`Unknown flag --no-such-flag for "${command}"`));
+  }
+});
+
 test('start help gives units of numeric flags', () => {
   const flags = flagEntries(runCli(['start', '--help']).stdout);
   assert.match(flags.get('workers') ?? '', /\(count, 1 to 1024\)/);

@@ -9,7 +9,9 @@ export interface FlagSpec {
   describe: string;
   /** Unit of the value, printed in the help after the description ("milliseconds", "bytes"). */
   unit?: string;
-  /** Default as the help prints it. A flag without one is unset unless given. */
+  /** Value the command sees when the flag is not given. */
+  default?: string | number | boolean;
+  /** Default as the help prints it. A flag with neither is unset unless given. */
   defaultText?: string;
   alias?: string;
   array?: boolean;
@@ -48,6 +50,7 @@ function toYargsOption(spec: FlagSpec): Options {
   if (spec.alias) option.alias = spec.alias;
   if (spec.array) option.array = true;
   if (spec.choices) option.choices = [...spec.choices];
+  if (spec.default !== undefined) option.default = spec.default;
   if (spec.defaultText) option.defaultDescription = spec.defaultText;
   return option;
 }

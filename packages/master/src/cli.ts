@@ -149,6 +149,8 @@ export function main(argv: string[]): void {
     // Unknown flags are rejected per command by defineFlags, with a suggestion; strict() would
     // only say "Unknown argument".
     .strictCommands()
+    // Without negation, `--no-json` is reported as the unknown flag it is, not as `--json=false`.
+    .parserConfiguration({ 'boolean-negation': false })
     .recommendCommands()
     .example('$0 start --config aerys.config.mjs', 'Start a cluster in the foreground')
     .example('$0 start --help', 'Flags of one command, with units and defaults')
