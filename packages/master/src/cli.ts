@@ -54,6 +54,16 @@ function startOptions(args: Argv): Argv<StartArgs> {
     .example('$0 start -c prod.json --pid-file x.pid', 'Let reload, stop and status find it');
 }
 
+/** `check` takes the start flags that change the configuration; it writes no log. */
+const CHECK_FLAGS: FlagTable = Object.fromEntries(Object.entries(START_FLAGS).filter(([name]) => name !== 'log-format'));
+
+function checkOptions(args: Argv): Argv<StartArgs> {
+  return defineFlags<StartArgs>(args, 'check', CHECK_FLAGS)
+    .example('$0 check -c aerys.config.mjs', 'Validate before a start or a reload')
+    .example('$0 check -c prod.json --workers 64', 'Include a flag override in the check')
+    .example('$0 check -l 0.0.0.0:80', 'Check the defaults with one listener');
+}
+
 /** Turns start flags into configuration overrides; flags win over the file. */
 function overridesFrom(args: StartArgs): Record<string, unknown> {
   return {
@@ -141,7 +151,7 @@ export function main(argv: string[]): void {
     .scriptName('aerys-cluster')
     .usage('$0 COMMAND [options]')
     .command('start', 'Start the cluster in the foreground', startOptions, (args) => start(args as StartArgs))
-    .command('check', 'Validate a configuration and print the production checklist without starting anything', startOptions, (args) => runCheck(args.config, overridesFrom(args as StartArgs)))
+    .command('check', 'Validate a configuration and print the production checklist without starting anything', checkOptions, (args) => runCheck(args.config, overridesFrom(args as StartArgs)))
     .command('reload', 'Roll every worker over to the current configuration and application; waits for the result', controlOptions, control(runReload))
     .command('stop', 'Drain every worker and stop the cluster; waits until the master exited', controlOptions, control(runStop))
     .command('status', 'Show the master, its workers and the last reload', statusOptions, control(runStatus))
