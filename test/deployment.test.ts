@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
-import { EXIT_CONFIG, loadConfig, parseDuration, parseSize, type Config } from '@aerys-cluster/shared';
+import { EXIT_CONFIG, parseDuration, parseSize, readConfigFile, validateConfig, type Config } from '@aerys-cluster/shared';
 import { CLI, FIXTURES, REPO_ROOT, tempDir } from './helpers/cluster.js';
 import { httpGet } from './helpers/net.js';
 
@@ -19,12 +19,19 @@ const ENTRYPOINT = join(DEPLOY, 'docker-entrypoint.sh');
 /** Seconds between the end of the drain and the service manager's SIGKILL, as the docs require. */
 const STOP_MARGIN_SECONDS = 5;
 
-/** Loads deploy/aerys.config.mjs with `env` set, as the recipe's environment would set it. */
+/**
+ * Loads and validates deploy/aerys.config.mjs with `env` set, as the recipe's environment would
+ * set it. `root` must exist to validate, and /opt/app/public exists only on a server, so it is
+ * pointed at an empty temporary directory.
+ */
 async function loadDeployConfig(env: Record<string, string> = {}): Promise<Readonly<Config>> {
   const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
   Object.assign(process.env, env);
   try {
-    return await loadConfig(join(DEPLOY, 'aerys.config.mjs'));
+    const file = join(DEPLOY, 'aerys.config.mjs');
+    const raw = await readConfigFile(file);
+    assert.equal(raw.root, '/opt/app/public');
+    return validateConfig({ ...raw, root: tempDir() }, DEPLOY);
   } finally {
     for (const [key, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[key];
