@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { ConfigError, EXIT_CONFIG, LOG_FORMAT_ENV, LOG_FORMATS, LOG_LEVELS, loadConfig, optionDefault, parseListenAddress, resolveLogFormat } from '@aerys-cluster/shared';
 import { defineFlags, GROUPS, type FlagTable } from './cli-flags.js';
-import { controlOptions, runReload, runStatus, runStop, statusOptions, type ControlArgs } from './commands.js';
+import { reloadOptions, runReload, runStatus, runStop, statusOptions, stopOptions, type ControlArgs } from './commands.js';
 import { Master } from './master.js';
 import { runCheck } from './check-command.js';
 import { cachedWorkerIdentity } from './privileges.js';
@@ -152,8 +152,8 @@ export function main(argv: string[]): void {
     .usage('$0 COMMAND [options]')
     .command('start', 'Start the cluster in the foreground', startOptions, (args) => start(args as StartArgs))
     .command('check', 'Validate a configuration and print the production checklist without starting anything', checkOptions, (args) => runCheck(args.config, overridesFrom(args as StartArgs)))
-    .command('reload', 'Roll every worker over to the current configuration and application; waits for the result', controlOptions, control(runReload))
-    .command('stop', 'Drain every worker and stop the cluster; waits until the master exited', controlOptions, control(runStop))
+    .command('reload', 'Roll every worker over to the current configuration and application; waits for the result', reloadOptions, control(runReload))
+    .command('stop', 'Drain every worker and stop the cluster; waits until the master exited', stopOptions, control(runStop))
     .command('status', 'Show the master, its workers and the last reload', statusOptions, control(runStatus))
     .demandCommand(1, 'Name a command: start, check, reload, stop or status.')
     // Unknown flags are rejected per command by defineFlags, with a suggestion; strict() would
@@ -163,8 +163,9 @@ export function main(argv: string[]): void {
     .parserConfiguration({ 'boolean-negation': false })
     .recommendCommands()
     .example('$0 start --config aerys.config.mjs', 'Start a cluster in the foreground')
+    .example('$0 reload -c aerys.config.mjs', 'Roll the workers over to the edited file')
     .example('$0 start --help', 'Flags of one command, with units and defaults')
-    .epilogue('Settings reference: docs/configuration.md. Deployment recipes: docs/deployment.md.')
+    .epilogue('Settings: docs/configuration.md\nSignals and reload: docs/operations.md\nDeployment: docs/deployment.md')
     .help()
     .alias('help', 'h')
     .version()
