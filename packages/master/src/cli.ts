@@ -156,8 +156,8 @@ export function main(argv: string[]): void {
     .command('stop', 'Drain every worker and stop the cluster; waits until the master exited', stopOptions, control(runStop))
     .command('status', 'Show the master, its workers and the last reload', statusOptions, control(runStatus))
     .demandCommand(1, 'Name a command: start, check, reload, stop or status.')
-    // Unknown flags are rejected per command by defineFlags, with a suggestion; strict() would
-    // only say "Unknown argument".
+    // defineFlags rejects unknown flags per command with a suggestion, where strict() would only
+    // print "Unknown argument".
     .strictCommands()
     // Without negation, `--no-json` is reported as the unknown flag it is, not as `--json=false`.
     .parserConfiguration({ 'boolean-negation': false })
