@@ -15,6 +15,8 @@ declare -A tools=(
   [nghttp]=nghttp2-client
   [prometheus]=prometheus
   [promtool]=prometheus
+  [script]=bsdutils
+  [systemd-analyze]=systemd
   [wrk]=wrk
 )
 

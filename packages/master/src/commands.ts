@@ -6,6 +6,7 @@ import { readConfigFile } from '@aerys-cluster/shared';
 import type { ControlCommand, ControlResponse } from './control.js';
 import { controlSocketPath } from './control-path.js';
 import { formatStatus } from './status-table.js';
+import { defineFlags, GROUPS, type FlagTable } from './cli-flags.js';
 
 export interface ControlArgs {
   config?: string;
@@ -16,19 +17,39 @@ export interface ControlArgs {
   watch?: number;
 }
 
-/** Options shared by reload, stop and status: how to find the master. */
-export function controlOptions(args: Argv): Argv<ControlArgs> {
-  return args
-    .option('config', { alias: 'c', type: 'string', describe: 'Configuration file the cluster was started with; its pidFile or controlSocket locates the master', group: 'Locating the master:' })
-    .option('pid-file', { type: 'string', describe: 'PID file of the master; the control socket is this path + ".sock"', group: 'Locating the master:' })
-    .option('control-socket', { type: 'string', describe: 'Control socket of the master', group: 'Locating the master:' })
-    .option('timeout', { type: 'number', default: 300, describe: 'Seconds to wait for the master to finish the command', group: 'Options:' });
+/** Flags shared by reload, stop and status: how to find the master, and how long to wait. */
+const CONTROL_FLAGS: FlagTable = {
+  config: { alias: 'c', type: 'string', describe: 'Configuration file the cluster was started with; locates the master', unit: 'path', defaultText: 'none', group: GROUPS.target },
+  'pid-file': { type: 'string', describe: 'PID file of the master; the control socket is this path + ".sock"', unit: 'path', defaultText: 'none', group: GROUPS.target },
+  'control-socket': { type: 'string', describe: 'Control socket of the master', unit: 'path', defaultText: 'from --pid-file or --config, else derived from the working directory', group: GROUPS.target },
+  timeout: { type: 'number', default: 300, describe: 'Time to wait for the master to finish the command', unit: 'seconds', group: GROUPS.output },
+};
+
+const STATUS_FLAGS: FlagTable = {
+  ...CONTROL_FLAGS,
+  json: { type: 'boolean', default: false, describe: 'Print the status snapshot as JSON, for scripts', group: GROUPS.output },
+  watch: { type: 'number', describe: 'Refresh the table every N seconds until interrupted', unit: 'seconds', defaultText: 'off, print once', group: GROUPS.output },
+};
+
+export function reloadOptions(args: Argv): Argv<ControlArgs> {
+  return defineFlags<ControlArgs>(args, 'reload', CONTROL_FLAGS)
+    .example('$0 reload -c aerys.config.mjs', 'Reload the cluster started with this file')
+    .example('$0 reload --pid-file /run/aerys.pid', 'Find the master through its PID file')
+    .example('$0 reload -c prod.json --timeout 60', 'Stop waiting for the result after a minute');
+}
+
+export function stopOptions(args: Argv): Argv<ControlArgs> {
+  return defineFlags<ControlArgs>(args, 'stop', CONTROL_FLAGS)
+    .example('$0 stop -c aerys.config.mjs', 'Drain and stop the cluster started with this file')
+    .example('$0 stop --pid-file /run/aerys.pid', 'Find the master through its PID file')
+    .example('$0 stop -c prod.json --timeout 30', 'Stop waiting for the exit after 30 s');
 }
 
 export function statusOptions(args: Argv): Argv<ControlArgs> {
-  return controlOptions(args)
-    .option('json', { type: 'boolean', describe: 'Print the status snapshot as JSON', group: 'Options:' })
-    .option('watch', { type: 'number', describe: 'Refresh every SECONDS until interrupted', group: 'Options:' });
+  return defineFlags<ControlArgs>(args, 'status', STATUS_FLAGS)
+    .example('$0 status -c aerys.config.mjs', 'Print the status table once')
+    .example('$0 status -c aerys.config.mjs --json', 'Print the snapshot as JSON')
+    .example('$0 status --pid-file x.pid --watch 2', 'Refresh the table every 2 s');
 }
 
 /** Finds the control socket from the flags, the same way the master chose it. */

@@ -103,11 +103,13 @@ export interface Config {
 }
 
 /** Stable error codes for configuration problems; docs/configuration.md explains each. */
-export type ConfigErrorCode =
-  | 'AERYS_CONFIG_UNKNOWN_OPTION'
-  | 'AERYS_CONFIG_INVALID_VALUE'
-  | 'AERYS_CONFIG_OUT_OF_RANGE'
-  | 'AERYS_CONFIG_FILE';
+export const CONFIG_ERROR_CODES = [
+  'AERYS_CONFIG_UNKNOWN_OPTION',
+  'AERYS_CONFIG_INVALID_VALUE',
+  'AERYS_CONFIG_OUT_OF_RANGE',
+  'AERYS_CONFIG_FILE',
+] as const;
+export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
 
 export class ConfigError extends Error {
   readonly code: ConfigErrorCode;

@@ -1,5 +1,6 @@
 // The pino logger factory for master and workers, so every line carries the same base fields.
 import { pino, type Logger } from 'pino';
+import { LOG_FORMAT_ENV, prettyDestination, resolveLogFormat } from './log-format.js';
 
 export type { Logger } from 'pino';
 
@@ -11,16 +12,19 @@ export interface LoggerOptions {
 }
 
 /**
- * Creates a JSON logger writing to stdout. Every line has `pid`, `worker` and `generation`, so
+ * Creates a logger writing to stdout. Every line has `pid`, `worker` and `generation`, so
  * lines from all processes of one cluster can be interleaved in one stream and still be told apart.
+ * Lines are JSON unless stdout is a terminal or AERYS_LOG_FORMAT is `pretty`.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  return pino({
+  const settings = {
     level: options.level,
     base: { pid: process.pid, worker: options.worker, generation: options.generation },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {
-      level: (label) => ({ level: label }),
+      level: (label: string) => ({ level: label }),
     },
-  });
+  };
+  const format = resolveLogFormat(process.env[LOG_FORMAT_ENV], process.stdout.isTTY === true);
+  return format === 'pretty' ? pino(settings, prettyDestination()) : pino(settings);
 }

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { HttpRequest, HttpResponse } from './http-types.js';
+import { keepHttp2Methods, replacesRequestPrototype } from './http2-compat.js';
 
 /** The request handler of an application: Node's request listener, for HTTP/1.1 and HTTP/2 objects. */
 export type RequestHandler = (req: HttpRequest, res: HttpResponse) => unknown;
@@ -57,7 +58,10 @@ export async function loadApplication(path: string | null): Promise<Application>
   }
 
   const exported = module.default;
-  if (typeof exported === 'function') return { request: exported as RequestHandler, websocket: null };
+  if (typeof exported === 'function') {
+    const handler = exported as RequestHandler;
+    return { request: replacesRequestPrototype(exported) ? keepHttp2Methods(handler) : handler, websocket: null };
+  }
   if (typeof exported === 'object' && exported !== null) {
     const { request, websocket } = exported as { request?: unknown; websocket?: unknown };
     if (request !== undefined && typeof request !== 'function') {
