@@ -311,6 +311,10 @@ test('application that fails to load stops startup', async () => {
   const exit = await cluster.waitExit(15_000);
   assert.equal(exit.code, 78);
   assert.ok(cluster.logs.some((line) => line.msg === 'application failed to load' && String(line.err).includes('broken on purpose')));
+  assert.ok(
+    cluster.stderr.some((line) => line.includes('cluster failed to start: Cannot load application') && line.includes('broken on purpose')),
+    `stderr names the reason: ${cluster.stderr.join('\n')}`,
+  );
 });
 
 test('application outside the repository imports the package', async (t) => {

@@ -130,6 +130,9 @@ async function start(args: StartArgs): Promise<void> {
     await master.start();
   } catch (error) {
     master.log.fatal({ err: error }, 'cluster failed to start');
+    // The log may go to a collector; the operator at the terminal gets the reason on stderr too.
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`aerys-cluster: cluster failed to start: ${reason.split('\n')[0] ?? reason}\n`);
     process.exit(master.state === 'stopped' ? EXIT_CONFIG : 1);
   }
   // A stop through the control socket ends the process here, like SIGTERM does in `stop`.

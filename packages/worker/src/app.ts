@@ -53,8 +53,11 @@ export async function loadApplication(path: string | null): Promise<Application>
   try {
     module = (await import(`${pathToFileURL(path).href}?generation=${process.env.AERYS_GENERATION ?? '0'}`)) as { default?: unknown };
   } catch (error) {
-    const cause = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    throw new ApplicationError(`Cannot load application ${path}: ${cause}`);
+    const summary = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // Node 20's SyntaxError from import() names no line; `node --check` does.
+    const hint = error instanceof SyntaxError ? ` (run \`node --check ${path}\` to see the line)` : '';
+    const stack = error instanceof Error && error.stack ? `\n${error.stack}` : '';
+    throw new ApplicationError(`Cannot load application ${path}: ${summary}${hint}${stack}`);
   }
 
   const exported = module.default;
