@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CLI, REPO_ROOT } from './helpers/cluster.js';
 
 interface CliResult {
@@ -120,4 +122,10 @@ test('invalid flag value names the choices', () => {
   assert.equal(result.status, 2);
   assert.match(result.stderr, /log-level/);
   assert.match(result.stderr, /"info"/);
+});
+
+test('--version prints the package version', () => {
+  const output = runCli(['--version']).stdout;
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/master/package.json'), 'utf8')) as { version: string };
+  assert.equal(output.trim(), version);
 });

@@ -92,10 +92,14 @@ const aerys = {
 
     const logListeners = new Set();
     let signalReady;
+    let admin = null;
     const ready = new Promise((resolve) => (signalReady = resolve));
     const child = startProcess(process.execPath, [...(ctx.nodeArgs?.('aerys-cluster') ?? []), CLI, 'start', '--config', configPath], {
       onLine: (line) => {
-        if (line.includes('"msg":"cluster ready"')) signalReady();
+        if (line.includes('"msg":"cluster ready"')) {
+          admin = JSON.parse(line).admin ?? null;
+          signalReady();
+        }
         for (const listener of logListeners) listener(line);
       },
     });
@@ -114,10 +118,48 @@ const aerys = {
     }
     return {
       url: urlFor(purpose, port, path),
+      admin,
       child,
       roots: [child.pid],
       logListeners,
       stop: () => stopProcess(child),
+    };
+  },
+};
+
+/** How often the scraped contender's /metrics is fetched, as a Prometheus server with a 1 s interval would. */
+const SCRAPE_INTERVAL_MS = 1000;
+
+/**
+ * aerys-cluster while a scraper fetches /metrics from the admin listener every second, to show
+ * what a scrape costs the requests served at the same time. The scraper runs in the runner's own
+ * process, as a Prometheus server would run outside the cluster.
+ */
+const aerysScraped = {
+  name: 'aerys-scraped',
+  purposes: ['hello'],
+  async start(ctx, purpose, path) {
+    const instance = await aerys.start(ctx, purpose, path);
+    if (!instance.admin) {
+      await instance.stop();
+      throw new Error('aerys-cluster logged no admin listener address, so there is nothing to scrape.');
+    }
+    const stats = { scrapes: 0, failures: 0 };
+    const scrape = () =>
+      fetch(`http://${instance.admin}/metrics`)
+        .then((response) => response.text())
+        .then(
+          () => stats.scrapes++,
+          () => stats.failures++,
+        );
+    const timer = setInterval(scrape, SCRAPE_INTERVAL_MS);
+    return {
+      ...instance,
+      scrapeStats: stats,
+      stop: async () => {
+        clearInterval(timer);
+        await instance.stop();
+      },
     };
   },
 };
@@ -238,7 +280,7 @@ const pm2 = {
   },
 };
 
-export const CONTENDERS = [aerys, nodeCluster, nodeSingle, pm2, nginx, express, nodeHttp2, bareWs];
+export const CONTENDERS = [aerys, aerysScraped, nodeCluster, nodeSingle, pm2, nginx, express, nodeHttp2, bareWs];
 export const CONTENDER_NAMES = CONTENDERS.map((contender) => contender.name);
 
 export function contenderByName(name) {

@@ -89,6 +89,15 @@ export const SCENARIOS = [
     baselines: ['node-cluster', 'node-single'],
   },
   {
+    name: 'scrape',
+    title: 'Keep-alive hello world while /metrics is scraped every second (HTTP/1.1, wrk)',
+    kind: 'throughput',
+    purpose: 'hello',
+    tool: 'wrk',
+    contenders: ['aerys-cluster', 'aerys-scraped'],
+    baselines: ['aerys-cluster'],
+  },
+  {
     name: 'reload',
     title: 'Keep-alive hello world while a reload (SIGHUP) starts every 5 s',
     kind: 'reload',

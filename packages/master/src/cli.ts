@@ -1,4 +1,5 @@
 // The aerys-cluster command line.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { ConfigError, EXIT_CONFIG, LOG_FORMAT_ENV, LOG_FORMATS, LOG_LEVELS, loadConfig, optionDefault, parseListenAddress, resolveLogFormat } from '@aerys-cluster/shared';
@@ -148,6 +149,12 @@ function control(run: (args: ControlArgs) => Promise<number>): (args: ControlArg
     );
 }
 
+/** Returns the version in this package's package.json; yargs cannot find it from an ES module. */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
 /** Runs the CLI with the given arguments (without the node and script paths). */
 export function main(argv: string[]): void {
   void yargs(argv)
@@ -171,7 +178,7 @@ export function main(argv: string[]): void {
     .epilogue('Settings: docs/configuration.md\nSignals and reload: docs/operations.md\nDeployment: docs/deployment.md')
     .help()
     .alias('help', 'h')
-    .version()
+    .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
       // yargs passes a message for command-line problems and only an error when a handler throws.
