@@ -128,11 +128,13 @@ export function renderReport(results, settings) {
     }
     const rows = summarize(scenario, outcome);
     parts.push(scenario.kind === 'idle' ? idleTable(scenario, rows, outcome.failures, settings) : throughputTable(scenario, rows, outcome.failures));
-    const aerys = rows['aerys-cluster'];
+    // The contender a scenario is about: aerys-cluster, unless the scenario names a variant of it.
+    const subject = scenario.subject ?? 'aerys-cluster';
+    const measured = rows[subject];
     for (const base of scenario.baselines) {
-      if (!aerys || !rows[base]) continue;
-      const perRound = aerys.perRound.map((value, i) => (value === null || !rows[base].perRound[i] ? 'n/a' : (value / rows[base].perRound[i]).toFixed(2)));
-      headline.push([scenario.name, `aerys-cluster / ${base}: ${fixed(aerys.ratios[base], 2)}`, perRound.join(' ')]);
+      if (!measured || !rows[base]) continue;
+      const perRound = measured.perRound.map((value, i) => (value === null || !rows[base].perRound[i] ? 'n/a' : (value / rows[base].perRound[i]).toFixed(2)));
+      headline.push([scenario.name, `${subject} / ${base}: ${fixed(measured.ratios[base], 2)}`, perRound.join(' ')]);
     }
   }
   const summary = table(['scenario', 'median ratio', 'per round'], headline);

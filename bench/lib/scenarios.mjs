@@ -96,6 +96,7 @@ export const SCENARIOS = [
     tool: 'wrk',
     contenders: ['aerys-cluster', 'aerys-scraped'],
     baselines: ['aerys-cluster'],
+    subject: 'aerys-scraped',
   },
   {
     name: 'reload',
