@@ -68,7 +68,6 @@ async function main(): Promise<void> {
     requests++;
     observeRequest(req, res);
     pipeline(req, res);
-    if (gateway.isDraining) res.once('finish', () => setImmediate(() => gateway.closeIdle()));
   };
 
   let transports: Transport[];
