@@ -33,7 +33,7 @@ export class Admission {
   private readonly perPrefix = new Map<string, number>();
   private readonly connections = new Map<number, OpenConnection>();
   private nextId = 1;
-  /** Where the next least-connections scan starts, so ties spread across workers. */
+  /** Start index of the next least-connections scan, rotated so ties spread across workers. */
   private cursor = 0;
 
   constructor(options: AdmissionOptions) {

@@ -424,7 +424,7 @@ export class Master {
   }
 
   /**
-   * Kills a worker that stopped answering or did not start in time. Its replacement is scheduled
+   * Kills a worker that stopped sending heartbeats or did not start in time. Its replacement is scheduled
    * at once with the crash back-off, unless a reload or recycle awaits the worker's start.
    */
   private kill(slot: WorkerSlot, reason: 'start-timeout' | 'heartbeat-timeout'): void {

@@ -25,7 +25,7 @@ export interface ReloadStatus {
   at: string;
   result: 'succeeded' | 'failed';
   generation: number;
-  /** Why the reload failed; null when it succeeded. */
+  /** Reason the reload failed; null when it succeeded. */
   error: string | null;
   /** What requested it: "SIGHUP", "control socket", or several of them merged into one reload. */
   trigger: string;

@@ -48,7 +48,7 @@ export interface WorkerSlot extends RoutableWorker {
    * of each until then and routes it to another worker if this one dies first.
    */
   readonly handOffs: Map<number, HandOff>;
-  /** Why the master stopped the worker, when it did; an exit without one is a crash. */
+  /** Reason the master stopped the worker; an exit while this is null is a crash. */
   stopReason: string | null;
   /** Position of each listener in this worker's `listen`, by listener key. */
   readonly listenerIndex: ReadonlyMap<string, number>;

@@ -6,14 +6,14 @@ export type { Logger } from 'pino';
 
 export interface LoggerOptions {
   level: string;
-  /** Which process writes: "master", or the worker's id. */
+  /** Writing process: "master", or the worker's id. */
   worker: number | 'master';
   generation: number;
 }
 
 /**
  * Creates a logger writing to stdout. Every line has `pid`, `worker` and `generation`, so
- * lines from all processes of one cluster can be interleaved in one stream and still be told apart.
+ * lines from all processes of one cluster can be interleaved in one stream and still be distinguished.
  * Lines are JSON unless stdout is a terminal or AERYS_LOG_FORMAT is `pretty`.
  */
 export function createLogger(options: LoggerOptions): Logger {

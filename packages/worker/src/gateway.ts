@@ -1,5 +1,5 @@
 // The gateway receives the sockets the master hands over and gives each to the transport of its
-// listener. It is the one place that knows every open connection, so draining starts here.
+// listener. It is the one place that tracks every open connection, so draining starts here.
 import type { Socket } from 'node:net';
 import type { Config, Logger } from '@aerys-cluster/shared';
 import { ConnectionRegistry } from './connections.js';

@@ -1,5 +1,5 @@
 // Worker process entry point, forked by the master with node:cluster. It loads the application,
-// reports ready, takes the sockets the master hands over, and drains when told to.
+// reports ready, takes the sockets the master hands over, and drains on the master's request.
 import cluster from 'node:cluster';
 import type { Socket } from 'node:net';
 import { EXIT_CONFIG, createLogger, isMasterMessage, type Config, type HandlerTable, type MasterMessage, type WorkerMessage } from '@aerys-cluster/shared';
