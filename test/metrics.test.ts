@@ -279,6 +279,9 @@ describe('request counter across workers', () => {
       await record();
       await sleep(100);
     }
+    // Scrapes after the rollout finished see only new-generation workers plus the kept totals.
+    await cluster.waitForLog((line) => line.worker === 'master' && line.msg === 'reload succeeded', 15_000);
+    for (let i = 0; i < 3; i++) await record();
 
     for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!, `scrape ${i + 1} fell: ${values.join(', ')}`);
     assert.ok(values.every((value) => value >= 1000), `a scrape is below 1000: ${values.join(', ')}`);
