@@ -29,11 +29,15 @@ export function createHttp1Server(config: Readonly<Config>, listener: Listener):
       // How often Node checks the header and request deadlines of every connection.
       connectionsCheckingInterval: 1000,
     },
-    (req, res) => {
-      if (drain && !drain.admit(req, res)) return;
-      listener(req, res);
-    },
+    admitted,
   );
+  function admitted(req: IncomingMessage, res: ServerResponse): void {
+    if (drain && !drain.admit(req, res)) return;
+    listener(req, res);
+  }
+  // The pipeline decides about `100 Continue` (readBody sends it when the body fits the limit);
+  // such requests go through the drain's accounting like every other.
+  server.on('checkContinue', admitted);
   drain = new Http1Drain(server);
   drains.set(server, drain);
   // Node adds `Connection: close` to the last allowed response and answers 503 beyond it.

@@ -33,31 +33,24 @@ export class ProtocolStack {
   readonly http1: Server;
   readonly http2: Http2Sessions;
   readonly websocket: WebSocketGateway;
-  /** HTTP/1.1 responses whose headers may still change, so draining can add `Connection: close`. */
-  private readonly inFlight = new Set<ServerResponse>();
-
   constructor(private readonly options: StackOptions) {
     const { config, log } = options;
-    const listener = this.trackInFlight(options.listener);
+    const listener = this.checkHttp2HeaderSize(options.listener);
     this.http1 = createHttp1Server(config, listener);
     this.http2 = new Http2Sessions(config, listener);
     this.websocket = new WebSocketGateway(config.websocket, options.websocket, log);
 
     // The pipeline decides about `100 Continue`: readBody sends it when the body fits the limit.
-    this.http1.on('checkContinue', listener);
     this.http2.server.on('checkContinue', listener);
     this.http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
   }
 
   /**
    * Starts draining every protocol: idle HTTP/1.1 connections close and in-flight responses get
-   * `Connection: close`; HTTP/2 sessions get GOAWAY; WebSockets get close 1001. Safe to call
-   * repeatedly: the gateway calls it again after each finished response.
+   * `Connection: close` (the HTTP/1.1 drain tracks them); HTTP/2 sessions get GOAWAY; WebSockets
+   * get close 1001. Safe to call repeatedly.
    */
   drain(): void {
-    for (const res of this.inFlight) {
-      if (!res.headersSent) res.shouldKeepAlive = false;
-    }
     // Idle keep-alive connections get a grace for a next request, then a half-close (FIN), never
     // the reset that closeIdleConnections() can cause; see http1-drain.ts.
     const http1Drain = http1DrainOf(this.http1);
@@ -67,7 +60,7 @@ export class ProtocolStack {
     this.websocket.drain();
   }
 
-  private trackInFlight(listener: RequestListener): RequestListener {
+  private checkHttp2HeaderSize(listener: RequestListener): RequestListener {
     const maxHeaderSize = this.options.config.maxHeaderSize;
     return (req: HttpRequest, res: HttpResponse) => {
       // nghttp2 enforces maxHeaderSize only once the client has acknowledged the SETTINGS, so the
@@ -75,10 +68,6 @@ export class ProtocolStack {
       if (req instanceof Http2ServerRequest && headerListSize(req.rawHeaders) > maxHeaderSize) {
         sendError(res, 431);
         return;
-      }
-      if (res instanceof ServerResponse) {
-        this.inFlight.add(res);
-        res.once('close', () => this.inFlight.delete(res));
       }
       listener(req, res);
     };
