@@ -15,7 +15,7 @@ export interface ControlRequest {
 
 export type ControlResponse =
   | { ok: true; command: 'status'; status: ClusterStatus }
-  /** `ok` is false when the reload failed; `reload.error` says why. */
+  /** `ok` is false when the reload failed, and `reload.error` then contains the reason. */
   | { ok: boolean; command: 'reload'; reload: ReloadStatus }
   /** Sent when the drain starts; the master closes the connection when it exits. */
   | { ok: true; command: 'stop'; pid: number }
@@ -105,7 +105,7 @@ export class ControlServer {
       return;
     }
 
-    // `status --watch` asks every second or so; only commands that change something log at info.
+    // `status --watch` requests a snapshot every second or so, so only commands that change something log at info.
     if (request.command === 'status') this.log.debug({ command: request.command }, 'control command received');
     else this.log.info({ command: request.command }, 'control command received');
     switch (request.command) {

@@ -229,7 +229,7 @@ export class Master {
     this.routableMixed = this.routable.some((slot) => slot.listenerIndex.size !== keys.size || [...keys].some((key) => !slot.listenerIndex.has(key)));
   }
 
-  /** The routable workers whose configuration contains the listener. */
+  /** Returns the routable workers whose configuration contains the listener. */
   private routableFor(listener: BoundListener): WorkerSlot[] {
     if (!this.routableMixed) return this.routable;
     return this.routable.filter((slot) => slot.listenerIndex.has(listener.key));
@@ -305,7 +305,7 @@ export class Master {
     });
   }
 
-  /** The worker owns the connection now; the master's copy of the descriptor can go. */
+  /** Closes the master's copy of a socket once its worker reported the connection accepted. */
   private completeHandOff(slot: WorkerSlot, id: number): void {
     const handOff = slot.handOffs.get(id);
     if (!handOff) return;
@@ -463,7 +463,7 @@ export class Master {
     slot.process.once('exit', () => clearTimeout(timer));
   }
 
-  /** The status snapshot served on the control socket and the admin listener. */
+  /** Returns the status snapshot served on the control socket and the admin listener. */
   status(): ClusterStatus {
     return statusSnapshot(this);
   }

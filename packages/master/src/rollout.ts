@@ -84,7 +84,7 @@ export class Operations {
     this.kick();
   }
 
-  /** Answers every waiting reload request with a failure, for a master that stops. */
+  /** Fails every waiting reload request, for a master that stops. */
   cancel(): void {
     const pending = this.pendingReload;
     this.pendingReload = null;
