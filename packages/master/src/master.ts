@@ -305,7 +305,7 @@ export class Master {
     });
   }
 
-  /** Closes the master's copy of a socket once its worker reported the connection accepted. */
+  /** Closes the master's copy of a socket once its worker reported the connection accepted or closed. */
   private completeHandOff(slot: WorkerSlot, id: number): void {
     const handOff = slot.handOffs.get(id);
     if (!handOff) return;
