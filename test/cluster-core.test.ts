@@ -7,7 +7,7 @@ import { cpSync, writeFileSync, mkdirSync, symlinkSync, readFileSync } from 'nod
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CLI, FIXTURES, REPO_ROOT, TestCluster, tempDir } from './helpers/cluster.js';
-import { closedWithoutResponse, httpGet, openConnection, rawExchange, requestOn, sleep } from './helpers/net.js';
+import { closedWithoutResponse, freePort, httpGet, openConnection, rawExchange, requestOn, sleep } from './helpers/net.js';
 
 const APP = join(FIXTURES, 'app.mjs');
 
@@ -262,12 +262,7 @@ test('killing the master ends every worker', async () => {
 });
 
 test('misspelled option exits before binding', async () => {
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
+  const port = await freePort();
   const dir = tempDir();
   const configPath = join(dir, 'bad.json');
   writeFileSync(configPath, JSON.stringify({ listen: [{ host: '127.0.0.1', port }], maxConnection: 10 }));

@@ -3,12 +3,12 @@
 // over HTTP/2 with prior knowledge (h2c).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { connect, constants } from 'node:http2';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { REPO_ROOT, TestCluster } from './helpers/cluster.js';
-import type { SimpleResponse } from './helpers/net.js';
+import { httpGet, type SimpleResponse } from './helpers/net.js';
 
 const EXAMPLES = ['express', 'koa', 'plain'] as const;
 
@@ -30,16 +30,11 @@ function http1Client(port: number): Client {
   return {
     protocol: 'HTTP/1.1',
     request: (path, options = {}) =>
-      new Promise((resolve, reject) => {
-        const headers = options.body ? { 'Content-Type': 'application/octet-stream', 'Content-Length': options.body.length } : {};
-        const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers, agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end(options.body);
+      httpGet(`http://127.0.0.1:${port}${path}`, {
+        method: options.method ?? 'GET',
+        headers: options.body ? { 'Content-Type': 'application/octet-stream', 'Content-Length': options.body.length } : {},
+        body: options.body,
+        agent,
       }),
     close: () => agent.destroy(),
   };

@@ -3,7 +3,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -11,7 +10,7 @@ import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
 import WebSocket from 'ws';
 import { FIXTURES, TestCluster, tempDir, writeTemp } from './helpers/cluster.js';
 import { fetchText, parseSamples, scrapeSamples, sumSamples, type Sample } from './helpers/metrics.js';
-import { httpGet, rawExchange, sleep } from './helpers/net.js';
+import { freePort, httpGet, rawExchange, sleep } from './helpers/net.js';
 
 const APP = join(FIXTURES, 'app.mjs');
 const REQUESTS = 'aerys_http_requests_total';
@@ -49,18 +48,6 @@ function getWithAgent(url: string, agent: Agent): Promise<string> {
     });
     req.on('error', reject);
     req.end();
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -3,27 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, REPO_ROOT, TestCluster, tempDir } from './helpers/cluster.js';
-import { closedWithoutResponse, httpGet, openConnection, rawExchange, requestOn, sleep, type HeldConnection } from './helpers/net.js';
+import { closedWithoutResponse, freePort, httpGet, openConnection, rawExchange, requestOn, sleep, type HeldConnection } from './helpers/net.js';
 import { hasCommand } from './helpers/attack.js';
 
 const APP = join(FIXTURES, 'hardening-app.mjs');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once something accepts TCP connections on the port; bounded to `ms`. */
 async function waitForPort(port: number, ms: number): Promise<void> {

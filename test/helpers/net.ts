@@ -1,7 +1,7 @@
 // Raw TCP and HTTP helpers for tests that need control over sockets: source addresses, held
 // connections, and whether the server closed a connection without answering.
-import { connect, type Socket } from 'node:net';
-import { request } from 'node:http';
+import { connect, createServer, type Socket } from 'node:net';
+import { request, type Agent } from 'node:http';
 
 export interface HeldConnection {
   socket: Socket;
@@ -56,10 +56,19 @@ export interface SimpleResponse {
   body: Buffer;
 }
 
-/** One HTTP/1.1 request on a fresh connection (no keep-alive agent). */
-export function httpGet(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; localAddress?: string } = {}): Promise<SimpleResponse> {
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string | number>;
+  body?: Buffer | string;
+  localAddress?: string;
+  /** Keep-alive agent to reuse connections; by default each request gets a fresh connection. */
+  agent?: Agent;
+}
+
+/** Sends one HTTP/1.1 request and buffers the response body. */
+export function httpGet(url: string, options: RequestOptions = {}): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false, localAddress: options.localAddress }, (res) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false, localAddress: options.localAddress }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -93,4 +102,17 @@ export function rawExchange(port: number, bytes: string | Buffer, ms = 1000): Pr
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -3,7 +3,7 @@
 // closes, so a count is exact once the close reports of a worker have arrived.
 import { CidrSet, prefixKey, type Config } from '@aerys-cluster/shared';
 
-/** Why a connection was closed before any worker saw it; `proxy_protocol` is a missing or invalid PROXY header. */
+/** Reason a connection was closed before any worker saw it. `proxy_protocol` means a missing or invalid PROXY header. */
 export type RejectReason = 'per_ip' | 'max_connections' | 'no_worker' | 'proxy_protocol';
 
 /** The part of a worker that routing needs. */

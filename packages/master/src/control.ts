@@ -21,7 +21,7 @@ export type ControlResponse =
   | { ok: true; command: 'stop'; pid: number }
   | { ok: false; error: string };
 
-/** What the control socket needs from the master. */
+/** Master operations the control socket calls. */
 export interface ControlTarget {
   /** The master's logger; it changes with each generation. */
   readonly log: Logger;

@@ -127,11 +127,25 @@ export class Operations {
   }
 }
 
-/** Runs one rolling reload; never throws, the outcome is in the returned status. */
+/**
+ * Runs one rolling reload and returns its outcome. An unexpected error (a fork that fails, a
+ * listener that cannot close) is recorded as a failed reload instead of being thrown, so the
+ * loop that applies reload requests always answers its callers.
+ */
 export async function rollingReload(master: Master, triggers: readonly string[]): Promise<ReloadStatus> {
   const startedAt = Date.now();
-  const trigger = triggers.join(', ');
   const generation = master.allocateGeneration();
+  try {
+    return await rollOut(master, triggers, generation, startedAt);
+  } catch (error) {
+    const trigger = triggers.join(', ');
+    master.log.error({ trigger, newGeneration: generation, err: error }, 'reload failed unexpectedly; the running workers keep serving');
+    return master.recordReload({ trigger, generation, startedAt, error: `Unexpected error: ${errorText(error)}` });
+  }
+}
+
+async function rollOut(master: Master, triggers: readonly string[], generation: number, startedAt: number): Promise<ReloadStatus> {
+  const trigger = triggers.join(', ');
   const previous = master.config;
   master.log.info({ trigger, mergedRequests: triggers.length, newGeneration: generation, workers: workerPids(master) }, 'reload started');
 

@@ -27,7 +27,7 @@ export interface ReloadStatus {
   generation: number;
   /** Reason the reload failed; null when it succeeded. */
   error: string | null;
-  /** What requested it: "SIGHUP", "control socket", or several of them merged into one reload. */
+  /** Source of the request: "SIGHUP", "control socket", or several of them merged into one reload. */
   trigger: string;
   durationMs: number;
 }

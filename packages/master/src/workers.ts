@@ -22,7 +22,7 @@ export interface HandOff {
   socket: Socket;
   listener: BoundListener;
   address: string;
-  /** What the master read from a PROXY protocol header, on listeners that use it. */
+  /** Client address and bytes the master read with a PROXY protocol header, on listeners that use it. */
   proxied: ProxyHeader | null;
 }
 

@@ -131,7 +131,10 @@ function show(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   try {
     const text = JSON.stringify(value);
-    return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    if (text === undefined) return String(value);
+    // Long values are cut so one error stays one readable line.
+    if (text.length > 80) return `${text.slice(0, 77)}...`;
+    return text;
   } catch {
     return String(value);
   }

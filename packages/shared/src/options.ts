@@ -23,7 +23,7 @@ export interface OptionSpec {
   kind: OptionKind;
   /** The default value, or a function for defaults that depend on the machine. */
   default: unknown;
-  /** How the default reads in docs when it is computed. */
+  /** Text of a computed default in the docs, such as "CPU count". */
   defaultText?: string;
   min?: number;
   max?: number;
@@ -32,9 +32,9 @@ export interface OptionSpec {
   nullable?: boolean;
   /** True when false disables the whole object (admin: false). */
   falseDisables?: boolean;
-  /** What the option sets, in one or two sentences. */
+  /** Description of what the option sets, in one or two sentences. */
   doc: string;
-  /** What the option protects against and how to size it, for the settings reference. */
+  /** Sizing advice for the settings reference: what the option protects against and how to size it. */
   sizing?: string;
   fields?: Readonly<Record<string, OptionSpec>>;
 }

@@ -40,7 +40,7 @@ export function createHttp1Server(config: Readonly<Config>, listener: Listener):
   server.on('checkContinue', admitted);
   drain = new Http1Drain(server);
   drains.set(server, drain);
-  // Node adds `Connection: close` to the last allowed response and answers 503 beyond it.
+  // Node adds `Connection: close` to the last allowed response and responds with 503 beyond it.
   server.maxRequestsPerSocket = config.maxRequestsPerConnection;
   // Node starts tracking connections (header and request deadlines, closeIdleConnections) on
   // 'listening'. This server never listens, since the master hands it sockets, so start it here.
